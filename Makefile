@@ -1,0 +1,52 @@
+# The course's verbs. `make demo` and `make test` work from a fresh clone:
+# both create the environment first when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help setup data build demo test lab bench clean
+
+help:
+	@echo "make setup   create .venv with the course environment"
+	@echo "make data    find Fashion-MNIST, or download it into data/fashion-mnist"
+	@echo "make build   regenerate notebooks/ from solutions/ (nbgrader)"
+	@echo "make demo    the whole cycle: data, build, autograde two samples, score table"
+	@echo "make test    the test suite"
+	@echo "make lab     JupyterLab on the student notebooks"
+	@echo "make bench   benchmarks against d2l and plain nbgrader"
+
+$(VENV)/.installed: requirements.txt requirements-d2l.txt pyproject.toml
+	@echo "== creating the course environment in $(VENV) (first run only; torch is large) =="
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-d2l.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -c "from d2l import torch as d2l; import dlcourse, nbgrader; print('environment ready')"
+	touch $@
+
+setup: $(VENV)/.installed
+
+data: setup
+	$(BIN)/python -c "import dlcourse; print('Fashion-MNIST in', dlcourse.find_fashion_mnist())"
+
+build: setup
+	$(BIN)/python -m grader build
+
+demo: setup
+	$(BIN)/python -m grader demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf var build bench/results .pytest_cache

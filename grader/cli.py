@@ -1,0 +1,45 @@
+"""``python -m grader VERB``: the instructor's command line.
+
+Verbs are registered by the modules that implement them; each module adds a
+subparser with ``add_parser(subparsers)`` and a ``run(args)`` entry point.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# (verb module, one-line summary) in the order of the instructor's workflow.
+VERBS = [
+    ("build", "regenerate notebooks/ from solutions/ with nbgrader"),
+    ("validate", "check the solution notebooks with nbgrader validate"),
+    ("demo", "the whole cycle on two sample submissions, with a score table"),
+]
+
+EPILOG = """\
+The instructor's cycle:
+  edit solutions/  ->  build  ->  release (commit notebooks/ or share them)
+  ->  collect  ->  autograde  ->  feedback  ->  export / report
+
+Every verb reads grader/nbgrader_config.py; the gradebook is var/gradebook.db
+(DLCOURSE_VAR moves var/). Run `python -m grader VERB --help` for details.
+"""
+
+
+def _verb_modules():
+    for verb, summary in VERBS:
+        yield verb, summary, importlib.import_module(f"grader.verbs.{verb}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader", description="Instructor tooling for the course, on top of nbgrader.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for verb, summary, module in _verb_modules():
+        p = sub.add_parser(verb, help=summary, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(run=module.run)
+    args = parser.parse_args(argv)
+    return args.run(args) or 0

@@ -1,0 +1,54 @@
+"""nbgrader configuration for the course: the one place where it is set.
+
+The repository root is the nbgrader course directory:
+
+    solutions/<assignment>/<assignment>.ipynb   instructor source (nbgrader "source")
+    notebooks/<assignment>/<assignment>.ipynb   student version (nbgrader "release"), committed
+    var/                                        submissions, autograded copies, feedback,
+                                                the gradebook; never committed
+
+``nbgrader_config.py`` at the root only loads this file, so that ``nbgrader``
+and the formgrader started from the root both find it.
+"""
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (provided by traitlets when the file is loaded)
+
+ROOT = Path(os.environ.get("DLCOURSE_COURSE_ROOT", Path(__file__).resolve().parent.parent))
+VAR = Path(os.environ.get("DLCOURSE_VAR", ROOT / "var"))
+
+c.CourseDirectory.course_id = "dl-linear-mlp"
+c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = os.path.relpath(VAR / "submitted", ROOT)
+c.CourseDirectory.autograded_directory = os.path.relpath(VAR / "autograded", ROOT)
+c.CourseDirectory.feedback_directory = os.path.relpath(VAR / "feedback", ROOT)
+c.CourseDirectory.db_url = f"sqlite:///{VAR / 'gradebook.db'}"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+
+# Student stubs.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Execution while autograding: chapters train small models on the CPU, so give
+# each cell more than nbgrader's default 30 s; the sandboxed grader in grader/
+# applies its own, configurable per-cell and per-notebook limits on top.
+c.Execute.timeout = 180
+c.Execute.interrupt_on_timeout = True
+c.Execute.extra_arguments = []
+
+# nbgrader gives 0 to a test cell that wrote *anything* to stderr. Warnings from
+# torch or the text progress bar of tqdm are not failures: drop those outputs
+# before grading. Errors still come back as "error" outputs and still fail.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(?m)^(?:.*\b\w*Warning: |\s*warnings\.warn\(|.*\d+%\|.*\|)"
+)
+
+# Keep student output bounded in the autograded and feedback copies.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+
