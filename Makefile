@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-d2l.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar on -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-d2l.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -c "from d2l import torch as d2l; import dlcourse, nbgrader; print('environment ready')"
 	touch $@
 

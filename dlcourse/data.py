@@ -32,6 +32,7 @@ from .device import try_gpu
 __all__ = [
     "DatasetError",
     "FASHION_MNIST_LABELS",
+    "download_fashion_mnist",
     "TensorLoader",
     "find_fashion_mnist",
     "get_fashion_mnist_labels",
@@ -55,7 +56,7 @@ MIRRORS = (
 
 
 @dataclass(frozen=True)
-class _IdxFile:
+class IdxFile:
     name: str
     shape: tuple[int, ...]
     sha256: str  # of the uncompressed bytes, header included
@@ -66,13 +67,13 @@ class _IdxFile:
 
 
 FILES = {
-    "train_images": _IdxFile("train-images-idx3-ubyte", (60000, 28, 28),
+    "train_images": IdxFile("train-images-idx3-ubyte", (60000, 28, 28),
                              "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-    "train_labels": _IdxFile("train-labels-idx1-ubyte", (60000,),
+    "train_labels": IdxFile("train-labels-idx1-ubyte", (60000,),
                              "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-    "test_images": _IdxFile("t10k-images-idx3-ubyte", (10000, 28, 28),
+    "test_images": IdxFile("t10k-images-idx3-ubyte", (10000, 28, 28),
                             "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-    "test_labels": _IdxFile("t10k-labels-idx1-ubyte", (10000,),
+    "test_labels": IdxFile("t10k-labels-idx1-ubyte", (10000,),
                             "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
 }
 
@@ -128,14 +129,14 @@ def find_fashion_mnist(download: bool = True) -> Path:
     target = _download_target()
     if download:
         try:
-            _download(target)
+            _download(target, MIRRORS)
             return target
         except OSError as err:
             searched.append(f"download into {target} failed: {err}")
     raise DatasetError(
         "Fashion-MNIST was not found. Looked in:\n  - " + "\n  - ".join(searched) +
         "\nTo get it, do one of:\n"
-        "  - run `make data` (or dlcourse.download_fashion_mnist()) on a machine with network access;\n"
+        "  - run `make data` (or dlcourse.data.download_fashion_mnist()) on a machine with network access;\n"
         "  - `sudo apt-get install dataset-fashion-mnist` on Debian or Ubuntu;\n"
         f"  - copy the four *-ubyte(.gz) files into data/fashion-mnist, or point ${ENV_VAR} at them."
     )
@@ -148,7 +149,19 @@ def _download_target() -> Path:
     return Path.cwd() / "data" / "fashion-mnist"
 
 
-def _download(target: Path, mirrors: tuple[str, ...] = MIRRORS, timeout: float = 30) -> None:
+def download_fashion_mnist(target: str | Path | None = None,
+                           mirrors: tuple[str, ...] | None = None, timeout: float = 30) -> Path:
+    """Download the four files into ``target`` (default ``data/fashion-mnist``), verified.
+
+    Files already there are kept. Each download is checked before it is renamed
+    into place, so an interrupted or corrupt transfer never leaves a bad file.
+    """
+    target = Path(target) if target is not None else _download_target()
+    _download(target, mirrors or MIRRORS, timeout)
+    return target
+
+
+def _download(target: Path, mirrors: tuple[str, ...], timeout: float = 30) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for spec in FILES.values():
         if _locate(target, spec.name):
@@ -171,7 +184,7 @@ def _download(target: Path, mirrors: tuple[str, ...] = MIRRORS, timeout: float =
 
 # --------------------------------------------------------------------------- reading
 
-def _check(spec: _IdxFile, raw: bytes, path: Path) -> None:
+def _check(spec: IdxFile, raw: bytes, path: Path) -> None:
     fix = ("Delete it and run `make data` again, or reinstall "
            "dataset-fashion-mnist.")
     if len(raw) != spec.size:
@@ -223,8 +236,14 @@ def read_fashion_mnist(folder: str | Path | None = None, verify: bool = True
 
 @lru_cache(maxsize=4)
 def _read_cached(folder: Path, verify: bool) -> dict[str, torch.Tensor]:
+    return read_idx_files(folder, FILES, verify)
+
+
+def read_idx_files(folder: Path, specs: dict[str, IdxFile], verify: bool = True
+                   ) -> dict[str, torch.Tensor]:
+    """Read a set of IDX files described by ``specs`` (name, shape, SHA-256) from ``folder``."""
     out = {}
-    for key, spec in FILES.items():
+    for key, spec in specs.items():
         path = _locate(folder, spec.name)
         if path is None:
             raise DatasetError(f"{folder}: {spec.name}(.gz) is missing.")

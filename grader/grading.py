@@ -1,14 +1,529 @@
-"""Autograding submissions with nbgrader (serial; the engine under every grader)."""
+"""Grading: one submission in a sandbox (:func:`grade_one`), then into the gradebook (:func:`merge`).
+
+The pipeline for one notebook, each step one function or nbgrader preprocessor:
+
+    load_submission (grader.sanitize: parse, upgrade, recover metadata, repair)
+    -> ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata
+       (nbgrader's sanitising preprocessors, against a private copy of the gradebook:
+       locked test cells get their hidden tests back here)
+    -> SandboxedExecute (nbgrader's Execute with the kernel in bubblewrap, per-cell and
+       per-notebook time limits, bounded output, restarts after a dead kernel, the
+       integrity guard before every test cell)
+    -> IgnorePattern, LimitOutput (nbgrader) -> scores (nbgrader's determine_grade)
+
+:func:`grade_one` never touches the shared gradebook: it returns a picklable
+:class:`~grader.results.Result`, so it can run in a worker process or on a dask
+worker. :func:`merge` then records it serially, as ``nbgrader autograde`` would
+have (submission, grades, comments, the autograded notebook), and saves the
+result as ``var/results/<assignment>/<student>.json``.
+:func:`autograde_submissions` is the local parallel runner: persistent worker
+processes (each imports nbgrader once and grades many notebooks), a progress bar
+and serial merges in the parent.
+"""
 from __future__ import annotations
 
-from .course import nbgrader
+import copy
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from .course import CONFIG, ROOT, var_dir
+from .results import CellResult, Result
+from .sandbox import (Limits, MemoryMonitor, check_bwrap, describe_exit, kernel_command,
+                      kernel_uid, prepare_scratch)
+
+# Per-process state of a grading worker: its slot (an index among the workers of
+# one run) and its private folder (gradebook snapshots, scratch folders).
+_WORKER = {"slot": None, "dir": None, "config": None}
+_SNAPSHOT_MAX_AGE = 30.0  # seconds; a worker re-copies the gradebook when older
 
 
-def autograde_submissions(assignments: list[str], students: list[str] | None = None) -> None:
-    """``nbgrader autograde`` each assignment for the given students (default: all submitted)."""
-    from dlcourse import progress
+def _slot() -> int:
+    if _WORKER["slot"] is None:
+        _WORKER["slot"] = os.getpid() % 4000
+    return _WORKER["slot"]
 
-    jobs = [(a, s) for a in assignments for s in (students or [None])]
-    for a, s in progress(jobs, desc="autograding", unit="notebook"):
-        extra = ["--student", s] if s else []
-        nbgrader("autograde", a, "--force", *extra)
+
+def _workdir() -> Path:
+    if _WORKER["dir"] is None or not Path(_WORKER["dir"]).is_dir():
+        d = Path(tempfile.mkdtemp(prefix="dlgrader-"))
+        d.chmod(0o711)  # the sandboxed kernel's user may traverse to its scratch folder only
+        (d / "private").mkdir(mode=0o700)
+        _WORKER["dir"] = str(d)
+    return Path(_WORKER["dir"])
+
+
+def _config():
+    if _WORKER["config"] is None:
+        from traitlets.config.loader import PyFileConfigLoader
+
+        _WORKER["config"] = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
+    return _WORKER["config"]
+
+
+def _gradebook_snapshot(assignment: str) -> str:
+    """A private, consistent copy of the gradebook (it holds the hidden tests), URL form."""
+    src = var_dir() / "gradebook.db"
+    if not src.is_file():
+        raise RuntimeError(f"no gradebook at {src}: run `python -m grader build {assignment}` first")
+    dest = _workdir() / "private" / "gradebook.db"
+    if not dest.is_file() or time.time() - dest.stat().st_mtime > _SNAPSHOT_MAX_AGE:
+        tmp = dest.with_suffix(".tmp")
+        with sqlite3.connect(src) as a, sqlite3.connect(tmp) as b:
+            a.backup(b)
+        os.replace(tmp, dest)
+    return f"sqlite:///{dest}"
+
+
+def _guard_modules(assignment: str) -> tuple[list[str], dict[str, str]]:
+    chapter = "ch" + assignment[:2]
+    modules = ["builtins", "math", "random", "operator", "torch", "torch.nn", "torch.nn.functional",
+               "torch.testing", "numpy", "numpy.testing", "dlcourse", "dlcourse.checks",
+               f"dlcourse.checks.{chapter}"]
+    aliases = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "np": "numpy",
+               "numpy": "numpy", "math": "math", "random": "random", "dlcourse": "dlcourse",
+               chapter: f"dlcourse.checks.{chapter}"}
+    return modules, aliases
+
+
+def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignment: str):
+    """nbgrader's Execute preprocessor with the kernel in the sandbox (see grader.sandbox)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.exceptions import DeadKernelError
+    from nbformat.v4 import new_code_cell, new_output
+    from nbgrader import utils
+    from nbgrader.preprocessors import Execute
+
+    from .sanitize import GUARD_INSTALL, GUARD_RESTORE
+
+    uid = kernel_uid(limits, slot)
+
+    class SandboxKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            return kernel_command(super().format_kernel_cmd(extra_arguments), scratch, limits, slot)
+
+        def write_connection_file(self, **kwargs):
+            super().write_connection_file(**kwargs)
+            if uid is not None:
+                os.chown(self.connection_file, uid, uid)
+
+    max_bytes = int(limits.output_mb * (1 << 20))
+    modules, aliases = _guard_modules(assignment)
+
+    class SandboxedExecute(Execute):
+        def create_kernel_manager(self):
+            km = SandboxKernelManager(kernel_name="python3", config=self.config,
+                                      transport="ipc", ip=str(scratch / "kernel"),
+                                      connection_file=str(scratch / "kernel.json"))
+            km.kernel_spec.interrupt_mode = "message"  # a signal would stop at bwrap
+            self.km = km
+            return km
+
+        async def async_start_new_kernel(self, **kwargs):
+            await super().async_start_new_kernel(cwd=str(scratch), **kwargs)
+            self.kernel_process = self.km.provisioner.process
+            self.monitor.pid = self.kernel_process.pid
+
+        def _get_timeout(self, cell):
+            left = self.deadline - time.monotonic()
+            return max(1, int(min(self.timeout, left) + 0.999))
+
+        def output(self, outs, msg, display_id, cell_index):
+            size = len(json.dumps(msg.get("content", {}), default=str))
+            self.output_bytes[cell_index] = used = self.output_bytes.get(cell_index, 0) + size
+            if used > max_bytes:
+                if cell_index not in self.truncated:
+                    self.truncated.add(cell_index)
+                    outs.append(new_output("stream", name="stdout", text=(
+                        f"\n[output truncated by the grader: more than {limits.output_mb:g} MB]\n")))
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type != "code":
+                return cell, resources
+            if time.monotonic() >= self.deadline:
+                self.not_run.add(index)
+                cell.outputs = [new_output("error", ename="NotebookTimeout", evalue=(
+                    f"not run: the notebook used up its {limits.notebook_timeout} s"),
+                    traceback=[])]
+                return cell, resources
+            if not self.guard_installed:
+                self.guard_installed = True
+                self._run_hidden(GUARD_INSTALL.replace("__MODULES__", repr(modules))
+                                 .replace("__ALIASES__", repr(aliases)), index)
+            self.current = index
+            if utils.is_grade(cell):
+                self._guard(cell, index)
+            t0 = time.monotonic()
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            self.seconds[index] = time.monotonic() - t0
+            return cell, resources
+
+        def _run_hidden(self, source, index):
+            probe = new_code_cell(source)
+            self.execute_cell(probe, index, store_history=False)
+            return "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
+
+        def _guard(self, cell, index):
+            token = secrets.token_hex(8)
+            text = self._run_hidden(GUARD_RESTORE.replace("__TOKEN__", token), index)
+            if token not in text:
+                self.tampered.add(index)
+                return
+            changed = json.loads(text.split(token, 1)[1].splitlines()[0])
+            if changed:
+                self.restored.update(changed)
+
+        def preprocess(self, nb, resources=None, km=None):
+            """Run the notebook; a dead kernel is restarted and the notebook run again
+            without the cell that killed it (which then scores 0)."""
+            self.deadline = time.monotonic() + limits.notebook_timeout
+            self.monitor = MemoryMonitor()
+            self.dead: dict[int, str] = {}
+            original = copy.deepcopy(nb)
+            try:
+                while True:
+                    work = copy.deepcopy(original)
+                    for i, why in self.dead.items():
+                        work.cells[i].source = f"# not run by the grader: {why}"
+                    self._reset_run_state()
+                    try:
+                        out, resources = super().preprocess(work, resources, km)
+                        break
+                    except DeadKernelError:
+                        code = self.kernel_process.poll() if self.kernel_process else None
+                        if code is None and self.kernel_process is not None:
+                            try:
+                                code = self.kernel_process.wait(timeout=5)
+                            except Exception:
+                                code = None
+                        why = describe_exit(code)
+                        if self.current is None or self.current in self.dead:
+                            raise
+                        self.dead[self.current] = why
+                        if len(self.dead) > 3 or time.monotonic() >= self.deadline:
+                            out = work
+                            for i in range(self.current + 1, len(out.cells)):
+                                if out.cells[i].cell_type == "code":
+                                    self.not_run.add(i)
+                                    out.cells[i].outputs = []
+                            break
+            finally:
+                self.peak_mb = self.monitor.stop()
+            for i, why in self.dead.items():
+                out.cells[i].source = original.cells[i].source
+                out.cells[i].outputs = [new_output("error", ename="KernelDied", evalue=(
+                    f"{why} while running this cell; the notebook was run again without it"),
+                    traceback=[])]
+            for i in self.not_run:
+                out.cells[i].outputs = [new_output("error", ename="NotebookTimeout", evalue=(
+                    "not run: the notebook used up its time or its kernel kept dying"),
+                    traceback=[])]
+            for i in self.tampered:
+                out.cells[i].outputs.append(new_output("error", ename="GraderIntegrityError", evalue=(
+                    "the grader's check before this test could not run: the notebook "
+                    "interferes with the kernel"), traceback=[]))
+            return out, resources
+
+        def _reset_run_state(self):
+            self.current, self.kernel_process = None, None
+            self.guard_installed = False
+            self.seconds, self.output_bytes = {}, {}
+            self.truncated, self.not_run, self.tampered = set(), set(), set()
+            self.restored: set[str] = set()
+
+    ex = SandboxedExecute(config=config)
+    ex.timeout = limits.cell_timeout
+    ex.interrupt_on_timeout = True
+    ex.shutdown_kernel = "immediate"
+    return ex
+
+
+def _message(cell) -> tuple[str, str]:
+    """(status, short message) of an executed test cell, from its error output."""
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            ename, evalue = out.get("ename", "Error"), str(out.get("evalue", ""))
+            status = {"CellTimeoutError": "timeout", "NotebookTimeout": "timeout"}.get(ename)
+            if status is None:
+                status = "failed" if ename == "AssertionError" else "error"
+            msg = f"{ename}: {evalue}" if evalue else ename
+            if ename == "CellTimeoutError":
+                msg = "CellTimeoutError: the cell ran past its time limit"
+            return status, msg.splitlines()[0][:300] if msg else ename
+        if out.output_type == "stream" and out.get("name") == "stderr":
+            return "failed", "the test cell wrote to stderr: " + out.get("text", "").strip()[:200]
+    return "passed", ""
+
+
+def grade_one(assignment: str, student: str, submission: Path, *, limits: Limits | None = None) -> Result:
+    """Grade one submitted notebook in a sandbox; the shared gradebook is not touched.
+
+    ``submission`` is the notebook file (or the folder holding ``<assignment>.ipynb``).
+    Returns a :class:`Result` with the graded notebook attached (``result.notebook``)
+    for :func:`merge`. Never raises for a bad submission: a file that cannot be graded
+    gives ``status="rejected"``, a failure of the grader itself ``status="error"``.
+    """
+    import nbformat
+
+    from .sanitize import Rejected, load_submission
+
+    limits = limits or Limits.from_config()
+    submission = Path(submission)
+    if submission.is_dir():
+        submission = submission / f"{assignment}.ipynb"
+    t0 = time.perf_counter()
+    result = Result(assignment=assignment, student=student, status="graded")
+    try:
+        nb, notes = load_submission(submission, assignment)
+    except Rejected as e:
+        result.status, result.notes = "rejected", [f"not graded: {e}"]
+        _zero_cells(result, assignment)
+        result.seconds = round(time.perf_counter() - t0, 3)
+        return result
+    result.notes += notes
+    scratch = _workdir() / f"scratch-{student}"
+    try:
+        if limits.sandbox:
+            check_bwrap()
+        config = _config()
+        slot = _slot()
+        prepare_scratch(scratch, submission.parent if submission.parent.name == assignment else None,
+                        owner=kernel_uid(limits, slot))
+        resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
+                                  "student": student, "db_url": _gradebook_snapshot(assignment)},
+                     "metadata": {"path": str(scratch)}}
+        nb = _sanitize(nb, resources, config)
+        executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
+                                  assignment=assignment)
+        nb, resources = executor.preprocess(nb, resources)
+        nb = _postprocess(nb, resources, config)
+        _collect_notes(result, executor, nb, limits)
+        _score(result, nb, executor)
+        result.peak_memory_mb = round(executor.peak_mb, 1)
+        result.notebook = nbformat.writes(nb)
+    except Exception as e:  # the grader's own failure: report, never crash the batch
+        import traceback
+
+        result.status = "error"
+        result.notes.append(f"grader error: {type(e).__name__}: {e}")
+        result.notes.append(traceback.format_exc(limit=6)[-1500:])
+        _zero_cells(result, assignment)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result.seconds = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _sanitize(nb, resources, config):
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                        OverwriteCells, OverwriteKernelspec)
+
+    for cls in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+        nb, resources = cls(config=config).preprocess(nb, resources)
+    return nb
+
+
+def _postprocess(nb, resources, config):
+    from nbgrader.preprocessors import IgnorePattern, LimitOutput
+
+    for cls in (IgnorePattern, LimitOutput):
+        pp = cls(config=config)
+        if getattr(pp, "enabled", True):
+            nb, resources = pp.preprocess(nb, resources)
+    return nb
+
+
+def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
+    for i, why in sorted(ex.dead.items()):
+        gid = nb.cells[i].metadata.get("nbgrader", {}).get("grade_id")
+        where = f"cell {gid}" if gid else f"cell {i + 1}"
+        result.notes.append(f"{why} in {where}: that cell scores 0 and the notebook was run again without it")
+    if ex.not_run:
+        result.notes.append(f"notebook timed out after {limits.notebook_timeout} s: "
+                            f"{len(ex.not_run)} cell(s) were not run")
+    timeouts = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
+        o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in c.outputs)]
+    for i in timeouts:
+        result.notes.append(f"cell {i + 1} timed out after {limits.cell_timeout} s and was interrupted")
+    if ex.truncated:
+        result.notes.append(f"output of {len(ex.truncated)} cell(s) truncated at {limits.output_mb:g} MB")
+    if ex.restored:
+        shown = ", ".join(sorted(ex.restored)[:8]) + (" ..." if len(ex.restored) > 8 else "")
+        result.notes.append(f"the notebook patched what the tests rely on ({shown}): "
+                            "restored before each test cell")
+    if ex.tampered:
+        result.notes.append("the notebook interferes with the kernel so that the grader's "
+                            "integrity check could not run: the affected test cells score 0")
+
+
+def _score(result: Result, nb, ex) -> None:
+    from nbgrader import utils
+
+    for i, cell in enumerate(nb.cells):
+        if not utils.is_grade(cell):
+            continue
+        score, max_score = utils.determine_grade(cell)
+        status, message = _message(cell)
+        if i in ex.not_run:
+            status = "timeout"
+        elif i in ex.dead:
+            status = "error"
+        result.cells.append(CellResult(
+            grade_id=cell.metadata.nbgrader["grade_id"], score=float(score or 0),
+            max_score=float(max_score), status=status if score == max_score or status != "passed"
+            else "failed", message=message, seconds=round(ex.seconds.get(i, 0.0), 3)))
+    result.score = sum(c.score for c in result.cells)
+    result.max_score = sum(c.max_score for c in result.cells)
+
+
+def _zero_cells(result: Result, assignment: str) -> None:
+    """Every graded cell of the release at 0 points, status "missing"."""
+    from .sanitize import release_cells
+
+    try:
+        cells = release_cells(assignment)
+    except Exception:
+        return
+    result.cells = [CellResult(grade_id=c.metadata.nbgrader["grade_id"], score=0.0,
+                               max_score=float(c.metadata.nbgrader.get("points", 0)),
+                               status="missing", message=result.notes[0][:300] if result.notes else "")
+                    for c in cells if c.metadata.get("nbgrader", {}).get("grade")]
+    result.max_score = sum(c.max_score for c in result.cells)
+    result.score = 0.0
+
+
+def submission_file(assignment: str, student: str) -> Path:
+    """Where nbgrader keeps a collected submission: var/submitted/<student>/<a>/<a>.ipynb."""
+    return var_dir() / "submitted" / student / assignment / f"{assignment}.ipynb"
+
+
+def autograded_file(assignment: str, student: str) -> Path:
+    return var_dir() / "autograded" / student / assignment / f"{assignment}.ipynb"
+
+
+def merge(result: Result) -> None:
+    """Record a result in the gradebook as ``nbgrader autograde`` would, serially.
+
+    Creates the student and the submission (timestamp from ``timestamp.txt``
+    when the submission has one), sets every graded cell's auto score and the
+    solution cells' "No response." comments (nbgrader's SaveAutoGrades, run on
+    the graded notebook), writes the autograded notebook to
+    ``var/autograded/<student>/<assignment>/`` and saves the JSON result.
+    Grades a grader set by hand are kept, as nbgrader keeps them.
+    """
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    a, s = result.assignment, result.student
+    db_url = f"sqlite:///{var_dir() / 'gradebook.db'}"
+    dest_dir = autograded_file(a, s).parent
+    stamp = submission_file(a, s).parent / "timestamp.txt"
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(s)
+        if stamp.is_file():
+            gb.update_or_create_submission(a, s, timestamp=stamp.read_text().strip())
+        else:
+            gb.update_or_create_submission(a, s)
+    if dest_dir.exists():
+        shutil.rmtree(dest_dir)
+    if result.notebook is not None:
+        nb = nbformat.reads(result.notebook, as_version=4)
+        resources = {"nbgrader": {"notebook": a, "assignment": a, "student": s, "db_url": db_url}}
+        SaveAutoGrades().preprocess(nb, resources)
+        dest_dir.mkdir(parents=True)
+        sub_dir = submission_file(a, s).parent
+        if sub_dir.is_dir():
+            for p in sub_dir.iterdir():
+                if p.is_file() and p.suffix != ".ipynb":
+                    shutil.copy(p, dest_dir / p.name)
+        nbformat.write(nb, dest_dir / f"{a}.ipynb")
+        result.autograded_path = str(dest_dir / f"{a}.ipynb")
+    else:
+        with Gradebook(db_url) as gb:
+            nb = gb.find_submission_notebook(a, a, s)
+            for grade in nb.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = grade.manual_score is not None
+            gb.db.commit()
+        result.autograded_path = ""
+    result.save()
+
+
+# --- the local parallel runner -------------------------------------------------
+
+def _init_worker(slots, env: dict) -> None:
+    os.environ.update(env)
+    _WORKER["slot"] = slots.get()
+    import nbgrader.preprocessors  # noqa: F401  (import once per worker, not per notebook)
+    import nbclient  # noqa: F401
+
+
+def _work(assignment: str, student: str, submission: str, limits: Limits) -> Result:
+    return grade_one(assignment, student, Path(submission), limits=limits)
+
+
+def submitted_students(assignment: str) -> list[str]:
+    """Students with a collected submission of ``assignment`` in var/submitted/."""
+    root = var_dir() / "submitted"
+    return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir())
+
+
+def autograde_submissions(assignments: list[str], students: list[str] | None = None,
+                          workers: int | None = None, *, limits: Limits | None = None,
+                          progress: bool = True) -> list[Result]:
+    """Grade every (assignment, student) submission in parallel and merge each result.
+
+    ``workers`` persistent processes (default: the number of cores) each grade many
+    notebooks; the parent merges results into the gradebook one at a time as they
+    arrive, and a progress bar shows done / failed / time left. Returns the results.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    limits = limits or Limits.from_config()
+    if limits.sandbox:
+        check_bwrap()
+    jobs = []
+    for a in assignments:
+        for s in (students or submitted_students(a)):
+            jobs.append((a, s, str(submission_file(a, s))))
+    if not jobs:
+        return []
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    if not limits.threads:
+        limits = Limits(**{**limits.as_dict(), "threads": max(1, (os.cpu_count() or 1) // workers)})
+    ctx = mp.get_context("spawn")
+    slots = ctx.Queue()
+    for i in range(workers):
+        slots.put(i)
+    env = {"DLCOURSE_VAR": str(var_dir()), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    results, failed = [], 0
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(slots, env)) as pool:
+        futures = {pool.submit(_work, a, s, sub, limits): (a, s) for a, s, sub in jobs}
+        with tqdm(total=len(jobs), desc=f"autograding ({workers} workers)", unit="notebook",
+                 disable=not progress) as pbar:
+            for fut in as_completed(futures):
+                a, s = futures[fut]
+                try:
+                    result = fut.result()
+                except Exception as e:  # a worker died: record it, keep going
+                    result = Result(assignment=a, student=s, status="error",
+                                    notes=[f"grader error: worker failed: {type(e).__name__}: {e}"])
+                    _zero_cells(result, a)
+                merge(result)
+                results.append(result)
+                failed += result.status != "graded"
+                pbar.set_postfix(failed=failed, refresh=False)
+                pbar.update()
+    return results

@@ -29,6 +29,11 @@ c.CourseDirectory.db_url = f"sqlite:///{VAR / 'gradebook.db'}"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 
+# Student notebooks open in Colab too: the build puts an "Open in Colab" badge on
+# top and makes the setup cell install the helpers in a fresh runtime (grader/header.py;
+# the repository URL is [tool.dlcourse] in pyproject.toml).
+c.GenerateAssignment.preprocessors.append("grader.header.ColabHeader")
+
 # Student stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -1,0 +1,377 @@
+"""Sanitising a submission before it is graded, and the kernel guard used while it runs.
+
+:func:`load_submission` turns whatever a student handed in into a notebook that
+nbgrader's own sanitising preprocessors (``OverwriteCells`` and friends) can
+grade fairly, or rejects it with a reason:
+
+* not JSON, not a notebook, an empty file, another chapter's notebook: rejected;
+* nbformat 4.0-4.4 (no cell ids) or a Colab notebook (its own metadata, stored
+  outputs, no ``deletable``): upgraded to 4.5, outputs cleared later;
+* nbgrader metadata stripped (nbgrader issue #1398, e.g. by Colab or by copying
+  cells into a fresh notebook): recovered by matching cells against the release
+  (cell id first, then the exact source of locked cells, then the most similar
+  cell for solutions);
+* graded cells deleted (put back from the release: a missing solution cell
+  becomes the stub and scores 0), duplicated (the first copy is graded, the
+  others run as ordinary cells) or reordered (put back in the release's order,
+  each with the student's own cells that followed it);
+* nbgrader metadata edited (points, locked, grade): replaced by the release's.
+
+Every such repair adds a human-readable note to the result.
+
+:data:`GUARD_INSTALL` and :data:`GUARD_RESTORE` are the kernel side of the
+integrity guard: installed before the first cell, run before every test cell, it
+puts back what student code may have patched to fool the tests (builtins such
+as ``AssertionError``, functions of ``torch``/``numpy``/``math``/the course's
+check modules, ``torch.Tensor`` methods, IPython's input and AST transformers,
+event hooks and exception handlers, the kernel's own methods, trace
+functions) and reports what it restored. It is a defence in depth, not a
+proof: code running in the kernel can always reach the guard itself; what it
+cannot reach, thanks to the sandbox, is the gradebook, the solutions or other
+submissions.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat.v4.nbbase import new_code_cell, random_cell_id
+
+from .course import NOTEBOOKS, student_path
+
+
+class Rejected(Exception):
+    """The file cannot be graded at all; the message says why (shown to the student)."""
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _norm(src: str) -> str:
+    return "\n".join(line.rstrip() for line in src.strip().splitlines())
+
+
+def _nbg(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader") or {}
+
+
+def release_cells(assignment: str) -> list:
+    """The release (student) notebook's cells."""
+    return nbformat.read(student_path(assignment), as_version=4).cells
+
+
+def read_notebook_text(path: Path) -> dict:
+    """Parse a submission file into a notebook dict, or raise :class:`Rejected`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise Rejected(f"the file cannot be read: {e.strerror}") from None
+    if not raw.strip():
+        raise Rejected("the file is empty (0 bytes of notebook): was it saved before uploading?")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise Rejected("not a notebook: the file is binary, not JSON text "
+                       "(upload the .ipynb file itself, not a PDF, zip or screenshot)") from None
+    except json.JSONDecodeError as e:
+        raise Rejected(f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}): the "
+                       "notebook file is truncated or corrupt; download it again from Jupyter "
+                       "or Colab (File > Download .ipynb)") from None
+    if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
+        raise Rejected("not a Jupyter notebook: valid JSON, but without notebook cells")
+    return data
+
+
+def load_submission(path: Path, assignment: str) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Read and repair a submitted notebook; returns (notebook, notes) or raises :class:`Rejected`."""
+    data = read_notebook_text(path)
+    notes: list[str] = []
+    major, minor = data.get("nbformat"), data.get("nbformat_minor", 0)
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as e:  # nbformat raises a variety of errors on broken files
+        raise Rejected(f"not a readable Jupyter notebook ({type(e).__name__}: {e})") from None
+    if major != 4 or minor < 5:
+        notes.append(f"notebook format {major}.{minor} upgraded to 4.5 (cell ids added)")
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    for cell in nb.cells:
+        if "id" not in cell or not cell.get("id"):
+            cell["id"] = random_cell_id()
+        cell.setdefault("metadata", {})
+        if cell.cell_type == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+    if "colab" in nb.metadata or any("colab" in c.metadata or "outputId" in c.metadata
+                                     for c in nb.cells):
+        notes.append("saved by Google Colab: Colab metadata and stored outputs ignored")
+    release = release_cells(assignment)
+    nb.cells = _repair(nb.cells, release, assignment, notes)
+    nbformat.validate(nb)
+    return nb, notes
+
+
+def _which_chapter(cells) -> str | None:
+    ids = {_nbg(c).get("grade_id") for c in cells} - {None}
+    for nbpath in sorted(NOTEBOOKS.glob("*/*.ipynb")):
+        other = {_nbg(c).get("grade_id") for c in nbformat.read(nbpath, as_version=4).cells}
+        if ids & other:
+            return nbpath.stem
+    return None
+
+
+def _repair(cells: list, release: list, assignment: str, notes: list[str]) -> list:
+    graded = [c for c in release if _nbg(c).get("grade_id")]
+    by_id = {_nbg(c)["grade_id"]: c for c in graded}
+    release_ids = {c.get("id"): _nbg(c)["grade_id"] for c in graded}
+
+    # 1. Cells claiming a grade id: unknown ids lose it, duplicates keep only the first.
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        gid = _nbg(cell).get("grade_id")
+        if gid is None:
+            continue
+        if gid not in by_id:
+            del cell.metadata["nbgrader"]
+            continue
+        if gid in seen:
+            notes.append(f"cell {gid} appears more than once: the first copy is graded, "
+                         "the others run as ordinary cells")
+            del cell.metadata["nbgrader"]
+        else:
+            seen[gid] = i
+    if not seen and graded:
+        # 2. No nbgrader metadata at all: recover it (nbgrader issue #1398) or reject.
+        recovered = _recover(cells, graded, release_ids)
+        if len(recovered) < max(1, len(graded) // 2):
+            other = _which_chapter(cells)
+            where = f": it is {other}" if other and other != assignment else ""
+            raise Rejected(f"this is not the notebook of {assignment}{where}; none of its "
+                           "exercises were found. Submit the notebook of this chapter.")
+        notes.append(f"cell metadata recovered by matching against the release "
+                     f"({len(recovered)} of {len(graded)} graded cells found)")
+        seen = recovered
+
+    # 3. Authoritative metadata; edited test cells are noted (OverwriteCells restores them).
+    for gid, i in seen.items():
+        cell, ref = cells[i], by_id[gid]
+        if cell.cell_type != ref.cell_type:
+            notes.append(f"cell {gid} was changed to {cell.cell_type}; graded as {ref.cell_type}")
+            cells[i] = cell = _as_type(cell, ref.cell_type)
+        cell.metadata["nbgrader"] = copy.deepcopy(ref.metadata["nbgrader"])
+        for key in ("editable", "deletable"):
+            if key in ref.metadata:
+                cell.metadata[key] = ref.metadata[key]
+        if _nbg(ref).get("locked") and _norm(_source(cell)) != _norm(_source(ref)):
+            notes.append(f"test cell {gid} was edited: the original was restored before grading")
+
+    # 4. Release order, missing cells put back.
+    order = [_nbg(c)["grade_id"] for c in graded]
+    present = [gid for gid in order if gid in seen]
+    if [g for g in sorted(seen, key=seen.get)] != present:
+        notes.append("graded cells were out of order: put back in the release's order")
+    missing = [gid for gid in order if gid not in seen]
+    for gid in missing:
+        kind = "solution" if _nbg(by_id[gid]).get("solution") else "test"
+        what = "the stub was put back (0 points)" if kind == "solution" else "it was put back"
+        notes.append(f"{kind} cell {gid} was missing: {what}")
+    return _reassemble(cells, seen, order, by_id)
+
+
+def _as_type(cell, cell_type: str):
+    new = copy.deepcopy(cell)
+    new.cell_type = cell_type
+    if cell_type == "code":
+        new.setdefault("outputs", [])
+        new.setdefault("execution_count", None)
+    else:
+        new.pop("outputs", None)
+        new.pop("execution_count", None)
+    return new
+
+
+def _reassemble(cells: list, seen: dict[str, int], order: list[str], by_id: dict) -> list:
+    """Graded cells in the release's order, each followed by the student's cells that
+    followed it; missing graded cells come from the release."""
+    anchored: dict[str | None, list] = {None: []}
+    anchor = None
+    for i, cell in enumerate(cells):
+        gid = _nbg(cell).get("grade_id")
+        if gid is not None and seen.get(gid) == i:
+            anchor = gid
+            anchored[gid] = []
+            continue
+        anchored[anchor].append(cell)
+    out = list(anchored[None])
+    for gid in order:
+        if gid in seen:
+            out.append(cells[seen[gid]])
+        else:
+            ref = copy.deepcopy(by_id[gid])
+            ref["id"] = random_cell_id()
+            out.append(ref)
+        out += anchored.get(gid, [])
+    return out
+
+
+def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
+    """Find the release's graded cells in a notebook without nbgrader metadata."""
+    found: dict[str, int] = {}
+    taken: set[int] = set()
+    # By cell id (Jupyter keeps ids; Colab keeps them when it keeps the file's cells).
+    for i, cell in enumerate(cells):
+        gid = release_ids.get(cell.get("id"))
+        if gid and gid not in found and cell.cell_type == "code":
+            found[gid], _ = i, taken.add(i)
+    # Locked cells by exact source.
+    for ref in graded:
+        gid = _nbg(ref)["grade_id"]
+        if gid in found or not _nbg(ref).get("locked"):
+            continue
+        for i, cell in enumerate(cells):
+            if i not in taken and _norm(_source(cell)) == _norm(_source(ref)):
+                found[gid], _ = i, taken.add(i)
+                break
+    # Solution cells: the most similar unclaimed code cell before their test cell.
+    for k, ref in enumerate(graded):
+        gid = _nbg(ref)["grade_id"]
+        if gid in found or _nbg(ref).get("locked"):
+            continue
+        nxt = graded[k + 1] if k + 1 < len(graded) else None
+        limit = found.get(_nbg(nxt)["grade_id"], len(cells)) if nxt is not None else len(cells)
+        best, best_ratio = None, 0.35
+        head = _source(ref).strip().splitlines()[:1]
+        for i in range(limit):
+            cell = cells[i]
+            if i in taken or cell.cell_type != "code":
+                continue
+            ratio = difflib.SequenceMatcher(None, _source(cell), _source(ref)).ratio()
+            if head and _source(cell).strip().splitlines()[:1] == head:
+                ratio += 0.5
+            if ratio > best_ratio:
+                best, best_ratio = i, ratio
+        if best is not None:
+            found[gid], _ = best, taken.add(best)
+    return found
+
+
+def stub_cell(message: str):
+    """A code cell that only raises (put in place of a cell that could not be run)."""
+    return new_code_cell(f"raise RuntimeError({message!r})")
+
+
+# Kernel side of the integrity guard (see the module docstring). In GUARD_INSTALL,
+# __MODULES__ (a list) and __ALIASES__ (a dict) are replaced by their reprs; in
+# GUARD_RESTORE, __TOKEN__ by a fresh random token for each notebook.
+GUARD_INSTALL = r'''
+def _dlgrader_install(modules, aliases):
+    import builtins, importlib, sys, threading
+    ip = get_ipython()
+    mods = {}
+    for name in modules:
+        try:
+            mods[name] = importlib.import_module(name)
+        except Exception:
+            pass
+    def attrs(obj):
+        try:
+            return dict(vars(obj))
+        except TypeError:
+            return {}
+    snap_mod = {n: attrs(m) for n, m in mods.items()}
+    classes = {c for obj in (ip, getattr(ip, "kernel", None)) if obj is not None
+               for c in type(obj).__mro__ if c is not object}
+    if "torch" in mods:
+        classes.add(mods["torch"].Tensor)
+    snap_cls = {c: attrs(c) for c in classes}
+    snap_builtins = dict(vars(builtins))
+    instances = [o for o in (ip, getattr(ip, "kernel", None)) if o is not None]
+    snap_inst = [(o, set(vars(o))) for o in instances]
+    hooks = (sys.excepthook, sys.displayhook)
+    def user_made(f):
+        code = getattr(getattr(f, "__func__", f), "__code__", None)
+        mod = getattr(f, "__module__", None) or getattr(type(f), "__module__", "")
+        return mod == "__main__" or (code is not None and not code.co_filename.startswith("/"))\
+            or (code is not None and "ipykernel_" in code.co_filename)
+    def restore():
+        changed = []
+        b = vars(builtins)
+        for k, v in snap_builtins.items():
+            if b.get(k) is not v:
+                b[k] = v
+                changed.append("builtins." + k)
+        for n, m in mods.items():
+            if sys.modules.get(n) is not m:
+                sys.modules[n] = m
+                changed.append("sys.modules[%r]" % n)
+            d = vars(m)
+            for k, v in snap_mod[n].items():
+                if d.get(k) is not v:
+                    try:
+                        setattr(m, k, v)
+                    except Exception:
+                        d[k] = v
+                    changed.append(n + "." + k)
+        for c, s in snap_cls.items():
+            for k, v in s.items():
+                if c.__dict__.get(k) is not v:
+                    try:
+                        setattr(c, k, v)
+                        changed.append(c.__name__ + "." + k)
+                    except Exception:
+                        pass
+            for k in [k for k in c.__dict__ if k not in s]:
+                try:
+                    delattr(c, k)
+                    changed.append(c.__name__ + "." + k)
+                except Exception:
+                    pass
+        for o, keys in snap_inst:
+            for k in [k for k, v in vars(o).items() if k not in keys and callable(v)]:
+                delattr(o, k)
+                changed.append(type(o).__name__ + "." + k)
+        for lst in (ip.ast_transformers, ip.input_transformers_post, ip.input_transformers_cleanup):
+            bad = [t for t in lst if user_made(t) or user_made(getattr(t, "visit", None))]
+            for t in bad:
+                lst.remove(t)
+                changed.append("an IPython input/AST transformer")
+        for event, cbs in ip.events.callbacks.items():
+            for f in [f for f in cbs if user_made(f)]:
+                cbs.remove(f)
+                changed.append("an IPython %s hook" % event)
+        if ip.custom_exceptions:
+            ip.set_custom_exc((), None)
+            changed.append("a custom exception handler")
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            changed.append("a trace function")
+        sys.settrace(None)
+        sys.setprofile(None)
+        threading.settrace(None)
+        threading.setprofile(None)
+        if (sys.excepthook, sys.displayhook) != hooks:
+            sys.excepthook, sys.displayhook = hooks
+            changed.append("sys.excepthook")
+        ns = ip.user_ns
+        for alias, name in aliases.items():
+            if alias in ns and name in mods and ns[alias] is not mods[name]:
+                ns[alias] = mods[name]
+                changed.append("the name " + alias)
+        return sorted(set(changed))
+    return restore
+import sys as _dlgrader_sys
+_dlgrader_sys.__dict__["_dlgrader_restore"] = _dlgrader_install(__MODULES__, __ALIASES__)
+del _dlgrader_install, _dlgrader_sys
+'''
+
+GUARD_RESTORE = r'''
+def _dlgrader_check():
+    import sys, json
+    changed = sys.__dict__["_dlgrader_restore"]()
+    print("__TOKEN__" + json.dumps(changed))
+_dlgrader_check()
+del _dlgrader_check
+'''

@@ -1,0 +1,85 @@
+"""Feedback pages, built from the gradebook and the grader's results of a real graded class."""
+import html
+import json
+
+import pytest
+
+from classroom import CHAPTER, hidden_lines_all
+from grader.cli import main
+from grader.feedback import (MIN_SECRET_LINE, REDACTED, Exercise, Sheet, feedback_path,
+                             hidden_test_lines, render, sheet, write_feedback)
+
+
+@pytest.fixture
+def pages(class_var):
+    return {p.parents[1].name: p for p in write_feedback(CHAPTER)}
+
+
+def test_one_page_per_student_in_nbgrader_layout(pages, graded_class, class_var):
+    assert sorted(pages) == sorted(graded_class.expected)
+    for student, page in pages.items():
+        assert page == feedback_path(CHAPTER, student)
+        assert page == class_var / "feedback" / student / CHAPTER / f"{CHAPTER}.html"
+
+
+def test_totals_on_each_page(pages, graded_class):
+    for student, score in graded_class.expected.items():
+        text = pages[student].read_text()
+        assert f"Score: <strong>{score:g} / 10 points" in text, student
+
+
+def test_partial_submission_explains_each_exercise(pages, class_var):
+    s = sheet(CHAPTER, "partial")
+    by = {ex.name: ex for ex in s.exercises}
+    assert [ex.name for ex in s.exercises] == ["ex1-synthetic-data", "ex2-data-iter", "ex3-linreg",
+                                               "ex4-squared-loss", "ex5-sgd", "ex6-train"]
+    assert (by["ex1-synthetic-data"].status, by["ex1-synthetic-data"].score) == ("passed", 2)
+    assert (by["ex3-linreg"].status, by["ex3-linreg"].score) == ("passed", 1)
+    assert by["ex4-squared-loss"].status == "failed" and by["ex4-squared-loss"].score == 0
+    assert by["ex4-squared-loss"].message.startswith("AssertionError")
+    assert "NotImplementedError" in by["ex2-data-iter"].message
+    assert by["ex5-sgd"].message.startswith("ValueError")
+    text = html.unescape(pages["partial"].read_text())
+    assert by["ex4-squared-loss"].message in text
+
+
+def test_no_hidden_test_line_on_any_page(pages, graded_class):
+    secrets = {line for line in hidden_lines_all() if len(line) >= MIN_SECRET_LINE}
+    assert len(secrets) > 30
+    assert secrets >= hidden_test_lines(CHAPTER)
+    for student, page in pages.items():
+        raw = page.read_text()
+        for text in (raw, html.unescape(raw)):
+            leaked = [line for line in secrets if line in text]
+            assert not leaked, (student, leaked[:3])
+
+
+def test_the_hostile_submission_did_try_to_leak(pages, graded_class):
+    """The test above means something: the partial submission's sgd put hidden-test
+    source into its error message (visible in the instructor's autograded copy),
+    and the page shows it redacted."""
+    graded = graded_class.var / "autograded" / "partial" / CHAPTER / f"{CHAPTER}.ipynb"
+    outputs = json.dumps(json.loads(graded.read_text())["cells"])
+    assert any(line in outputs for line in hidden_test_lines(CHAPTER))
+    assert REDACTED in html.unescape(pages["partial"].read_text())
+
+
+def test_render_refuses_a_page_that_would_leak():
+    secret = "assert torch.allclose(p1, p2) and torch.allclose(q1, q2)"
+    s = Sheet(CHAPTER, "eve", "graded", 0, 2,
+              [Exercise("ex5-sgd-tests", 0, 2, "failed", f"ValueError: {secret}")])
+    with pytest.raises(RuntimeError, match="hidden-test"):
+        render(s, {secret})
+
+
+def test_rejected_submission_page_says_why(pages, class_var):
+    s = sheet(CHAPTER, "garbage")
+    assert s.status == "rejected" and s.notes
+    text = html.unescape(pages["garbage"].read_text())
+    assert "could not be graded" in text
+    assert s.notes[0] in text
+
+
+def test_feedback_verb(class_var, capsys):
+    assert main(["feedback", CHAPTER, "--student", "full"]) == 0
+    assert "1 feedback page(s)" in capsys.readouterr().out

@@ -1,0 +1,147 @@
+"""The build and grading gates of the course, on every chapter.
+
+- notebooks/ is exactly what the build generates from solutions/;
+- every solution autogrades to full marks, every untouched student notebook to 0 on every cell;
+- no solution code or hidden-test text reaches notebooks/;
+- no notebook in git stores outputs; nbgrader validate passes on the solutions.
+
+The build and the autograding run once, in a private copy of the course
+(DLCOURSE_COURSE_ROOT) with a private gradebook (DLCOURSE_VAR), through the
+same `python -m grader demo` that `make demo` runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.course import assignments
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = assignments()
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    return [f for f in out.splitlines() if (ROOT / f).is_file()]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A private copy of the course, built and autograded by `python -m grader demo`."""
+    course = tmp_path_factory.mktemp("course")
+    for f in tracked_files():
+        if f.startswith("notebooks/"):
+            continue  # the build must regenerate these
+        (course / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, course / f)
+    env = dict(os.environ, DLCOURSE_COURSE_ROOT=str(course), DLCOURSE_VAR=str(course / "var"))
+    proc = subprocess.run([sys.executable, "-m", "grader", "demo"], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    return course, proc, env
+
+
+def test_demo_prints_the_score_table_and_passes(demo):
+    course, proc, _ = demo
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    for chapter in CHAPTERS:
+        assert re.search(rf"^{re.escape(chapter)}\s+(\d+) / \1\s+0 / \1\s*$", proc.stdout, re.M), \
+            f"{chapter}: expected full marks and 0 in\n{proc.stdout}"
+    assert "jupyter lab notebooks/" in proc.stdout
+
+
+def test_notebooks_are_exactly_what_the_build_generates(demo):
+    course, _, _ = demo
+    for chapter in CHAPTERS:
+        rel = f"notebooks/{chapter}/{chapter}.ipynb"
+        built, committed = course / rel, ROOT / rel
+        assert committed.is_file(), f"{rel} is missing: run `make build` and commit notebooks/"
+        assert json.loads(built.read_text()) == json.loads(committed.read_text()), \
+            f"{rel} differs from what the build generates from solutions/: run `make build`"
+    extra = {p.parent.name for p in (ROOT / "notebooks").glob("*/*.ipynb")} - set(CHAPTERS)
+    assert not extra, f"notebooks/ has chapters without a solution: {extra}"
+
+
+def test_every_cell_scores_full_for_the_solution_and_zero_untouched(demo):
+    course, _, env = demo
+    from nbgrader.api import Gradebook
+    gb = Gradebook(f"sqlite:///{course / 'var' / 'gradebook.db'}")
+    try:
+        for chapter in CHAPTERS:
+            for student, full in [("demo-solution", True), ("demo-untouched", False)]:
+                nb = gb.find_submission_notebook(chapter, chapter, student)
+                grades = {g.name: (g.score, g.max_score) for g in nb.grades}
+                assert grades, f"{chapter}: no graded cells"
+                for cell, (score, top) in grades.items():
+                    want = top if full else 0
+                    assert score == want, f"{chapter} {student} {cell}: {score} / {top}, expected {want}"
+                total = sum(top for _, top in grades.values())
+                assert total % 5 == 0, f"{chapter}: {total} points is not a round total"
+    finally:
+        gb.close()
+
+
+# --------------------------------------------------------------------------- static gates
+
+BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
+
+
+def secret_lines(source: nbformat.NotebookNode) -> set[str]:
+    """Lines inside solution and hidden-test blocks that appear nowhere else in the source."""
+    secret, public = set(), set()
+    for cell in source.cells:
+        text = cell.source
+        for _, block in BLOCK.findall(text):
+            secret.update(l.strip() for l in block.splitlines())
+        for line in BLOCK.sub("", text).splitlines():
+            public.add(line.strip())
+    return {l for l in secret - public if len(l) >= 8 and not l.startswith("#")}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_solution_or_hidden_test_reaches_the_student(chapter):
+    source = nbformat.read(ROOT / "solutions" / chapter / f"{chapter}.ipynb", as_version=4)
+    student_path = ROOT / "notebooks" / chapter / f"{chapter}.ipynb"
+    student_lines = {l.strip() for c in nbformat.read(student_path, as_version=4).cells
+                     for l in c.source.splitlines()}
+    secrets = secret_lines(source)
+    assert secrets, f"{chapter}: no solution or hidden-test blocks found"
+    leaked = sorted(secrets & student_lines)
+    assert not leaked, f"{chapter}: these lines leak into the student notebook: {leaked[:5]}"
+    raw = student_path.read_text()
+    assert "BEGIN HIDDEN TESTS" not in raw and "BEGIN SOLUTION" not in raw
+
+
+def test_no_notebook_in_git_stores_outputs():
+    notebooks = [f for f in tracked_files() if f.endswith(".ipynb")]
+    assert notebooks
+    for f in notebooks:
+        nb = nbformat.read(ROOT / f, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, \
+                    f"{f} stores outputs: clear them (the build does, for notebooks/)"
+
+
+def test_nbgrader_validate_passes_on_the_solutions(tmp_path):
+    env = dict(os.environ, DLCOURSE_VAR=str(tmp_path / "var"))
+
+    def validate(chapter):
+        path = ROOT / "solutions" / chapter / f"{chapter}.ipynb"
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(path)], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=900)
+        return chapter, proc
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for chapter, proc in pool.map(validate, CHAPTERS):
+            assert proc.returncode == 0 and "Success!" in proc.stdout, \
+                f"{chapter}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}"
