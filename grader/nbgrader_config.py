@@ -50,7 +50,8 @@ c.Execute.extra_arguments = []
 # before grading. Errors still come back as "error" outputs and still fail.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
-    r"(?m)^(?:.*\b\w*Warning: |\s*warnings\.warn\(|.*\d+%\|.*\|)"
+    r"(?m)^(?:.*\b\w*Warning: |\s*warnings\.warn\(|.*\d+%\|.*\|)"  # warning or tqdm line
+    r"|\A\s*\Z"                                                      # a bare newline left by tqdm
 )
 
 # Keep student output bounded in the autograded and feedback copies.
