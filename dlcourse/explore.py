@@ -17,8 +17,9 @@ plot and calls it again (on release, not while dragging). The plot is an
 :class:`~dlcourse.plot.Animator` drawn into an image inside the widget, so the
 cell has exactly one output however often it retrains: an executed notebook
 (``nbconvert --execute``, nbgrader autograde) keeps one widget area with the
-initial run, and nothing waits for a browser. Keep that initial run cheap
-(full-batch training for a few hundred epochs, well under a second).
+initial run, and nothing waits for a browser. The initial run draws once, at its
+end; later runs redraw live every half second. Keep training cheap (vectorised,
+small data, at most a second or so): the kernel is busy while it runs.
 
 The widget container has the CSS class ``dlcourse-explorer`` (browser tests
 find it by that). Errors in the training function do not escape: they are
@@ -27,6 +28,7 @@ shown under the plot and kept in :attr:`Explorer.error`.
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from typing import Any, Callable, Sequence
 
@@ -105,7 +107,7 @@ class Explorer:
         self.sliders = {n: _make_slider(n, s, defaults.get(n)) for n, s in sliders.items()}
         self.image = widgets.Image(format="png")
         self.status = widgets.HTML(value="")
-        plot_options.setdefault("min_interval", 0.25)
+        plot_options.setdefault("min_interval", 0.5)
         self.animator = _WidgetAnimator(self.image, **plot_options)
         controls = widgets.HBox(list(self.sliders.values()),
                                 layout=widgets.Layout(flex_flow="row wrap"))
@@ -125,16 +127,25 @@ class Explorer:
     def _on_change(self, change) -> None:
         self.update()
 
-    def update(self) -> None:
-        """Retrain with the current slider values and redraw (what a slider move does)."""
+    def update(self, live: bool = True) -> None:
+        """Retrain with the current slider values and redraw (what a slider move does).
+
+        With ``live=False`` the plot is drawn once, at the end, instead of every
+        ``min_interval`` seconds while training (the initial run uses that).
+        """
         self.animator.clear()
         self.status.value = "<i>training ...</i>"
+        interval = self.animator.min_interval
+        if not live:
+            self.animator.min_interval = math.inf
         start = time.perf_counter()
         try:
             self.result = self.train_fn(self.animator, **self.values)
             self.error = None
         except Exception as err:  # shown to the reader, never raised into the widget machinery
             self.result, self.error = None, err
+        finally:
+            self.animator.min_interval = interval
         self.runs += 1
         self.animator.show()
         self.status.value = self._describe(time.perf_counter() - start)
@@ -189,5 +200,5 @@ def explorer(train_fn: Callable[..., Any], *, xlabel: str = "epoch", ylabel: str
                           "(in Colab it is already installed)") from err
     ex = Explorer(train_fn, sliders, xlabel=xlabel, ylabel=ylabel, legend=legend, xlim=xlim,
                   ylim=ylim, xscale=xscale, yscale=yscale, figsize=figsize, title=title)
-    ex.update()
+    ex.update(live=False)
     return ex

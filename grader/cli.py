@@ -13,6 +13,8 @@ VERBS = [
     ("build", "regenerate notebooks/ from solutions/ with nbgrader"),
     ("validate", "check the solution notebooks with nbgrader validate"),
     ("demo", "the whole cycle on two sample submissions, with a score table"),
+    ("collect", "take submissions from the exchange, a zip or a folder of notebooks"),
+    ("autograde", "grade submissions in parallel, each in a sandbox, into the gradebook"),
     ("feedback", "HTML feedback per student: scores, messages, no hidden tests"),
     ("export", "grades as CSV for an LMS (--detail: a column per exercise)"),
     ("report", "class report: pass rates, histogram, slowest cells, special cases"),

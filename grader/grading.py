@@ -28,6 +28,7 @@ import os
 import secrets
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -83,10 +84,10 @@ def _gradebook_snapshot(assignment: str) -> str:
 def _guard_modules(assignment: str) -> tuple[list[str], dict[str, str]]:
     chapter = "ch" + assignment[:2]
     modules = ["builtins", "math", "random", "operator", "torch", "torch.nn", "torch.nn.functional",
-               "torch.testing", "numpy", "numpy.testing", "dlcourse", "dlcourse.checks",
+               "torch.testing", "numpy", "numpy.testing", "d2l.torch", "dlcourse", "dlcourse.checks",
                f"dlcourse.checks.{chapter}"]
     aliases = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "np": "numpy",
-               "numpy": "numpy", "math": "math", "random": "random", "dlcourse": "dlcourse",
+               "numpy": "numpy", "math": "math", "random": "random", "dlcourse": "dlcourse", "d2l": "d2l.torch",
                chapter: f"dlcourse.checks.{chapter}"}
     return modules, aliases
 
@@ -95,6 +96,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
     """nbgrader's Execute preprocessor with the kernel in the sandbox (see grader.sandbox)."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
+    from nbclient.util import run_sync
     from nbformat.v4 import new_code_cell, new_output
     from nbgrader import utils
     from nbgrader.preprocessors import Execute
@@ -125,9 +127,12 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             return km
 
         async def async_start_new_kernel(self, **kwargs):
-            await super().async_start_new_kernel(cwd=str(scratch), **kwargs)
+            await super().async_start_new_kernel(cwd=str(scratch), stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL, **kwargs)
             self.kernel_process = self.km.provisioner.process
             self.monitor.pid = self.kernel_process.pid
+
+        start_new_kernel = run_sync(async_start_new_kernel)
 
         def _get_timeout(self, cell):
             left = self.deadline - time.monotonic()
@@ -422,6 +427,11 @@ def merge(result: Result) -> None:
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveAutoGrades
 
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.simplefilter("ignore", SAWarning)  # nbgrader's own, harmless (plain autograde shows them too)
     a, s = result.assignment, result.student
     db_url = f"sqlite:///{var_dir() / 'gradebook.db'}"
     dest_dir = autograded_file(a, s).parent

@@ -37,6 +37,7 @@ from .course import ROOT
 BADGE_ID = "colab-badge"
 SETUP_TAG = "setup"
 BOOTSTRAP_MARK = "# Course setup (added by the build)"
+BOOTSTRAP_END = "    dlcourse.colab.setup()\n"
 COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 
 DEFAULT_SETUP = """\
@@ -45,10 +46,10 @@ device = dlcourse.try_gpu()
 print("Training on", dlcourse.describe_device(device))"""
 
 BOOTSTRAP = '''\
-{mark}: works in the course environment and in a fresh Colab runtime.
-# In Colab (Runtime > Change runtime type > GPU for faster training) it first installs
-# d2l and the course helpers (about a minute); where they are installed it installs nothing.
-# Fashion-MNIST is found on disk or downloaded into data/ the first time a chapter needs it.
+{mark}. In the course environment it only imports the helpers;
+# in a fresh Google Colab runtime it first installs d2l and the helpers (about a minute)
+# and fetches Fashion-MNIST into data/. For faster training in Colab, pick a GPU:
+# Runtime > Change runtime type > T4 GPU.
 import importlib.util, os, subprocess, sys
 if importlib.util.find_spec("dlcourse") is None:
     source = os.environ.get("DLCOURSE_INSTALL_SOURCE", "{requirement}")
@@ -59,6 +60,9 @@ if importlib.util.find_spec("dlcourse") is None:
         if pip.returncode != 0:
             raise RuntimeError(f"pip install {{' '.join(args)}} failed:\\n{{pip.stdout}}{{pip.stderr}}")
     importlib.invalidate_caches()
+if "google.colab" in sys.modules:  # widgets, Fashion-MNIST, a word about the GPU
+    import dlcourse.colab
+    dlcourse.colab.setup()
 '''
 
 
@@ -103,7 +107,7 @@ def add_header(nb, url: str, repository: str, branch: str):
         nb.cells.insert(nb.cells.index(code[0]) if code else len(nb.cells), setup)
     source = setup.source
     if source.startswith(BOOTSTRAP_MARK):
-        source = source.split("importlib.invalidate_caches()\n", 1)[-1]
+        source = source.split(BOOTSTRAP_END, 1)[-1]
     else:  # drop the author's own one-line heading comment: the bootstrap has one
         lines = source.splitlines()
         source = "\n".join(lines[1:] if lines and lines[0].startswith("#") else lines)

@@ -48,9 +48,13 @@ def sheets(assignment: str) -> list[Sheet]:
 
 
 def exercise_stats(all_sheets: list[Sheet]) -> list[ExerciseStats]:
-    """Per exercise, in notebook order: pass rate, statuses, commonest failure, median time."""
+    """Per exercise, in notebook order, over the graded submissions (rejected files and
+    grader errors are in :func:`special_handling`): pass rate, statuses, commonest
+    failure, median time."""
     by_name: dict[str, list] = {}
     for s in all_sheets:
+        if s.status != "graded":
+            continue
         for ex in s.exercises:
             by_name.setdefault(ex.grade_id, []).append(ex)
     stats = []
@@ -127,7 +131,7 @@ def markdown(assignment: str, all_sheets: list[Sheet], png_name: str) -> str:
                    f"{sum(sc == 0 for sc in scores)} with 0.")
     out += ["", f"![Score histogram]({png_name})", ""]
 
-    out += ["## Exercises", "",
+    out += ["## Exercises", "", f"Over the {len(graded)} graded submission(s); a pass is full points.", "",
             "| exercise | points | pass rate | not passed (by result) | median s | most common failure |",
             "|---|---:|---:|---|---:|---|"]
     for st in exercise_stats(all_sheets):

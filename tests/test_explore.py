@@ -26,6 +26,25 @@ def test_initial_run_draws_with_the_defaults():
     assert "last = " in ex.status.value
 
 
+def test_initial_run_draws_once_later_runs_live():
+    import time
+
+    def slow(animator, k=1):
+        for x in range(4):
+            animator.add(x, 1.0 * k)
+            time.sleep(0.03)
+
+    ex = Explorer(slow, {"k": (1, 3)}, min_interval=0.02)
+    draws = []
+    ex.image.observe(lambda change: draws.append(1), names="value")
+    ex.update(live=False)
+    assert len(draws) == 1, f"the initial (headless) run should draw once, drew {len(draws)} times"
+    draws.clear()
+    ex.sliders["k"].value = 2
+    assert len(draws) > 1, "a slider move should redraw while training"
+    assert ex.animator.min_interval == 0.02
+
+
 def test_moving_a_slider_retrains_and_redraws():
     ex = explorer(toy, slope=(1, 5), n=(2, 10))
     before_png, before_y = ex.image.value, list(ex.animator.Y[0])

@@ -9,15 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from classroom import CHAPTER, EXPECTED, partial_notebook, release_notebook, submit
+from classroom import CHAPTER, EXPECTED, partial_notebook, release_notebook, submit, wait_for_release
 from grader.course import solution_path
 
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
     """The graded class: SimpleNamespace(var, chapter, expected={student: score}, seconds)."""
-    from grader.grading import grade_one, merge
-    from grader.sandbox import Limits
+    from grader.grading import autograde_submissions
 
     var = tmp_path_factory.mktemp("graded-class") / "var"
     with pytest.MonkeyPatch.context() as mp:
@@ -30,9 +29,8 @@ def graded_class(tmp_path_factory):
             "garbage": submit(var, "garbage", f"{CHAPTER}.ipynb", "this is not a notebook\n"),
         }
         t0 = time.perf_counter()
-        limits = Limits.from_config()
-        for student, path in paths.items():
-            merge(grade_one(CHAPTER, student, path, limits=limits))
+        wait_for_release()
+        autograde_submissions([CHAPTER], list(paths), workers=2, progress=False)
         seconds = time.perf_counter() - t0
     return SimpleNamespace(var=var, chapter=CHAPTER, expected=EXPECTED, seconds=seconds)
 

@@ -83,3 +83,23 @@ def test_rejected_submission_page_says_why(pages, class_var):
 def test_feedback_verb(class_var, capsys):
     assert main(["feedback", CHAPTER, "--student", "full"]) == 0
     assert "1 feedback page(s)" in capsys.readouterr().out
+
+
+def test_without_results_the_notebook_outputs_are_used(graded_class, tmp_path, monkeypatch):
+    """A class graded by plain `nbgrader autograde` has no result files: the pages come
+    from the gradebook and the error outputs of the autograded notebooks, still redacted."""
+    import shutil
+
+    var = tmp_path / "var"
+    shutil.copytree(graded_class.var, var, ignore=shutil.ignore_patterns("results", "feedback"))
+    monkeypatch.setenv("DLCOURSE_VAR", str(var))
+    pages = {p.parents[1].name: p for p in write_feedback(CHAPTER)}
+    s = sheet(CHAPTER, "partial")
+    by = {ex.name: ex for ex in s.exercises}
+    assert s.score == 3 and by["ex4-squared-loss"].status == "failed"
+    assert by["ex2-data-iter"].message.startswith("NotImplementedError")
+    assert REDACTED in by["ex5-sgd"].message
+    secrets = {line for line in hidden_lines_all() if len(line) >= MIN_SECRET_LINE}
+    for page in pages.values():
+        text = html.unescape(page.read_text())
+        assert not [line for line in secrets if line in text]

@@ -1,0 +1,187 @@
+"""Visible tests of chapter 4, multilayer perceptrons."""
+import os
+import tempfile
+
+import torch
+from torch import nn
+
+from . import exercise
+
+
+def _relu_mlp(X, params):
+    W1, b1, W2, b2 = params
+    return torch.relu(X.reshape(len(X), -1) @ W1 + b1) @ W2 + b2
+
+
+@exercise("4.1 stacked linear layers collapse",
+          hint="(X W1 + b1) W2 + b2 = X (W1 W2) + (b1 W2 + b2): W = W1 @ W2, b = b1 @ W2 + b2.")
+def check_collapse(collapse):
+    W1 = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]])   # (2, 3)
+    b1 = torch.tensor([1.0, 0.0, 2.0])                        # (3,)
+    W2 = torch.tensor([[1.0], [2.0], [-1.0]])                 # (3, 1)
+    b2 = torch.tensor([0.5])                                  # (1,)
+    W, b = collapse(W1, b1, W2, b2)
+    assert tuple(W.shape) == (2, 1), f"W should have shape (2, 1) (inputs x outputs), got {tuple(W.shape)}"
+    assert tuple(b.shape) == (1,), f"b should have shape (1,) (one per output), got {tuple(b.shape)}"
+    assert torch.allclose(W, torch.tensor([[5.0], [3.0]])), \
+        f"W should be W1 @ W2 = [[5.0], [3.0]], got {W.tolist()}"
+    assert torch.allclose(b, torch.tensor([-0.5])), \
+        f"b should be b1 @ W2 + b2 = [-0.5], got {b.tolist()}"
+
+
+@exercise("4.2 initialise the MLP",
+          hint="W1 = torch.randn(num_inputs, num_hiddens) * sigma, b1 = torch.zeros(num_hiddens), "
+               "same for W2, b2; create them on `device` and call requires_grad_() on each.")
+def check_init_params(init_params):
+    torch.manual_seed(0)
+    params = init_params(784, 256, 10, sigma=0.01, device=torch.device("cpu"))
+    params = list(params)
+    assert len(params) == 4, f"return [W1, b1, W2, b2], got {len(params)} tensors"
+    shapes = [tuple(p.shape) for p in params]
+    expected = [(784, 256), (256,), (256, 10), (10,)]
+    assert shapes == expected, f"the shapes should be {expected}, got {shapes}"
+    assert all(p.requires_grad and p.is_leaf for p in params), \
+        "every parameter must be a leaf tensor with requires_grad=True (create it, then requires_grad_())"
+    W1, b1, W2, b2 = params
+    std = float(W1.detach().std())
+    assert 0.009 < std < 0.011, f"W1 should be drawn from N(0, 0.01^2); its standard deviation is {std:.4g}"
+    assert abs(float(W1.detach().mean())) < 0.001, f"W1 should have mean 0, it has {float(W1.detach().mean()):.4g}"
+    assert float(b1.detach().abs().sum()) == 0 and float(b2.detach().abs().sum()) == 0, \
+        "the biases should start at zero"
+
+
+@exercise("4.3 the MLP forward pass",
+          hint="Flatten X to (n, num_inputs), H = relu(X @ W1 + b1), return H @ W2 + b2 "
+               "(no activation on the output: the loss applies softmax).")
+def check_mlp(mlp):
+    W1 = torch.tensor([[1.0, -1.0], [2.0, 1.0]])
+    b1 = torch.tensor([0.0, -1.0])
+    W2 = torch.tensor([[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]])
+    b2 = torch.tensor([0.0, 0.5, 0.0])
+    X = torch.tensor([[1.0, 1.0], [1.0, -1.0]]).reshape(2, 1, 1, 2)   # image-shaped input
+    out = mlp(X, [W1, b1, W2, b2])
+    assert tuple(out.shape) == (2, 3), f"mlp should return (n, num_outputs) = (2, 3), got {tuple(out.shape)}"
+    expected = torch.tensor([[3.0, 0.5, -3.0], [0.0, 0.5, 0.0]])
+    linear = (X.reshape(2, 2) @ W1 + b1) @ W2 + b2
+    assert not torch.allclose(out, linear), \
+        "the output equals the purely linear network: apply ReLU to the hidden layer"
+    assert torch.allclose(out, expected), f"mlp(X) should be {expected.tolist()}, got {out.tolist()}"
+
+
+def _tiny_classification(seed=0, n=64, d=6, q=3):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+    params = [torch.randn(d, 8, generator=g) * 0.5, torch.zeros(8),
+              torch.randn(8, q, generator=g) * 0.5, torch.zeros(q)]
+    return X, y % q, [p.requires_grad_() for p in params]
+
+
+def _reference_epoch(params, batches, lr):
+    total, correct, n = 0.0, 0.0, 0
+    for X, y in batches:
+        y_hat = _relu_mlp(X, params)
+        l = nn.functional.cross_entropy(y_hat, y)
+        l.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad.zero_()
+        total += float(l.detach()) * len(y)
+        correct += float((y_hat.argmax(1) == y).sum())
+        n += len(y)
+    return total / n, correct / n
+
+
+@exercise("4.4 one epoch of SGD",
+          hint="For each (X, y): l = loss of net(X) (mean over the batch); l.backward(); then, "
+               "inside torch.no_grad(), p -= lr * p.grad and p.grad.zero_() for every p.")
+def check_sgd_epoch(sgd_epoch):
+    X, y, params = _tiny_classification()
+    batches = [(X[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    ref = [p.detach().clone().requires_grad_() for p in params]
+    out = sgd_epoch(lambda X: _relu_mlp(X, params), params, batches, 0.5)
+    assert isinstance(out, tuple) and len(out) == 2, "return the pair (mean loss, accuracy)"
+    ref_loss, ref_acc = _reference_epoch(ref, batches, 0.5)
+    loss, acc = float(out[0]), float(out[1])
+    assert abs(loss - ref_loss) < 1e-4, \
+        f"the mean loss per example over the epoch should be {ref_loss:.4f}, got {loss:.4f}"
+    assert abs(acc - ref_acc) < 1e-6, f"the training accuracy should be {ref_acc:.4f}, got {acc:.4f}"
+    for p, r in zip(params, ref):
+        assert torch.allclose(p.detach(), r.detach(), atol=1e-5), \
+            ("after one epoch the parameters differ from the reference: use the mean loss of each "
+             "batch, step with p -= lr * p.grad, and zero the gradients after every step")
+
+
+@exercise("4.4 the trained MLP reaches 84 % test accuracy",
+          hint="Run the training cell (10 epochs) after exercises 4.2-4.4 pass; it trains `params`.")
+def check_trained_mlp(mlp, params, test_iter):
+    correct = total = 0
+    with torch.no_grad():
+        for X, y in test_iter:
+            X, y = X.to(params[0].device), y.to(params[0].device)
+            correct += int((mlp(X, params).argmax(dim=1) == y).sum())
+            total += len(y)
+    acc = correct / total
+    assert acc >= 0.84, f"the trained MLP should reach a test accuracy of at least 0.84, it has {acc:.4f}"
+
+
+@exercise("4.5 macro F1",
+          hint="For each class c: F1_c = 2 TP / (2 TP + FP + FN) (0 when that is 0/0); "
+               "return the mean of the num_classes values as a float.")
+def check_f1_macro(f1_macro):
+    y_true = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
+    y_pred = torch.tensor([0, 0, 0, 0, 0, 0, 2, 1])
+    # class 0: TP 4, FP 2, FN 0 -> 8/10; class 1: TP 0 -> 0; class 2: TP 1, FN 1 -> 2/3
+    expected = (0.8 + 0.0 + 2 / 3) / 3
+    got = float(f1_macro(y_true, y_pred, 3))
+    assert got == got, "f1_macro returned NaN: a class that is never predicted has F1 = 0"
+    assert abs(got - 0.625) > 1e-6, "this is the accuracy (micro-average), not the macro F1"
+    assert abs(got - expected) < 1e-6, f"f1_macro should be {expected:.4f}, got {got:.4f}"
+    perfect = float(f1_macro(torch.arange(5), torch.arange(5), 5))
+    assert abs(perfect - 1) < 1e-6, f"perfect predictions should give F1 = 1, got {perfect:.4f}"
+
+
+def _blobs(seed, n=120):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    X = torch.randn(n, 2, generator=g) * 0.8 + torch.tensor([[0.0, 2.0], [2.0, -1.0], [-2.0, -1.0]])[y]
+    return X, y
+
+
+@exercise("4.6 resume training from a checkpoint",
+          hint="ckpt = load_checkpoint(path); net.load_state_dict(...); optimizer.load_state_dict(...); "
+               "torch.set_rng_state(ckpt['rng_state']); then train_with_metrics for the remaining "
+               "total_epochs - ckpt['epoch'] epochs with results=ckpt['results'] and the same checkpoint_path.")
+def check_resume_training(resume_training):
+    from ..data import TensorLoader
+    from ..metrics import load_checkpoint, train_with_metrics
+
+    cpu = torch.device("cpu")
+    X, y = _blobs(0)
+    train_iter = TensorLoader(X[:90], y[:90], 16, shuffle=True, device=cpu)
+    test_iter = TensorLoader(X[90:], y[90:], 30, device=cpu)
+    loss = nn.CrossEntropyLoss(reduction="none")
+
+    def fresh(seed):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3))
+        return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+    net_a, opt_a = fresh(1)
+    full = train_with_metrics(net_a, train_iter, test_iter, loss, 3, opt_a, device=cpu, animate=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ckpt.pt")
+        net_b, opt_b = fresh(1)
+        train_with_metrics(net_b, train_iter, test_iter, loss, 1, opt_b, device=cpu,
+                           checkpoint_path=path, animate=False)
+        net_c, opt_c = fresh(99)          # a new process: different weights, empty optimizer
+        table = resume_training(path, net_c, opt_c, train_iter, test_iter, loss, 3, device=cpu)
+        assert len(table) == 3, \
+            f"after resuming to total_epochs=3 the table should have 3 rows (1 saved + 2 new), got {len(table)}"
+        assert list(table["epoch"]) == [1, 2, 3], f"the epochs should be [1, 2, 3], got {list(table['epoch'])}"
+        assert load_checkpoint(path)["epoch"] == 3, "keep saving checkpoints to the same path while resuming"
+    for p, q in zip(net_c.parameters(), net_a.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), \
+            ("the resumed weights differ from an uninterrupted run of 3 epochs: restore the model, the "
+             "optimizer (its momentum) and torch's random state before training on")

@@ -1,0 +1,67 @@
+"""Grade collected submissions in parallel, each in its own sandbox, into the gradebook.
+
+Each submission in var/submitted/<student>/<assignment>/ is sanitised (metadata
+repaired against the release, locked cells and hidden tests restored by nbgrader),
+run by a kernel inside bubblewrap (no network, read-only environment, only its
+own folder; memory, CPU, process and time limits from c.Sandbox in
+grader/nbgrader_config.py) and scored by nbgrader. Results are merged into the
+gradebook one at a time, as `nbgrader autograde` would record them (formgrader and
+`nbgrader export` keep working), and saved as var/results/<assignment>/<student>.json
+with a line for everything unusual (a rejected file, a dead kernel, a timeout).
+
+Examples:
+  python -m grader autograde 01-linear-regression              # everyone, one worker per core
+  python -m grader autograde 01-linear-regression -s alice bob -j 2
+  python -m grader autograde 01-linear-regression --cell-timeout 60 --memory-mb 4096
+
+Exit status: 0 when every submission was graded (whatever its score), 1 when the
+grader itself failed on some (status "error": grade them again), 2 when bubblewrap
+is unavailable.
+"""
+from ..course import assignments
+from ..sandbox import Limits, SandboxUnavailable
+
+
+def add_arguments(p):
+    p.add_argument("assignments", nargs="+", metavar="ASSIGNMENT",
+                   help=f"assignment id(s), e.g. {(assignments() or ['01-linear-regression'])[0]}")
+    p.add_argument("-s", "--student", nargs="+", dest="students", metavar="ID",
+                   help="grade only these students (default: every collected submission)")
+    p.add_argument("-j", "--workers", type=int, default=None,
+                   help="parallel workers (default: the number of cores)")
+    p.add_argument("--cell-timeout", type=int, help="seconds per cell (c.Sandbox.cell_timeout)")
+    p.add_argument("--notebook-timeout", type=int,
+                   help="seconds per notebook (c.Sandbox.notebook_timeout)")
+    p.add_argument("--memory-mb", type=int, help="memory limit of a kernel (c.Sandbox.memory_mb)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code WITHOUT bubblewrap: only for submissions you trust")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def run(args):
+    from ..grading import autograde_submissions
+
+    overrides = dict(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                     memory_mb=args.memory_mb)
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: student code runs with your permissions, unconfined.")
+        overrides["sandbox"] = False
+    limits = Limits.from_config(**overrides)
+    try:
+        results = autograde_submissions(args.assignments, args.students, args.workers,
+                                        limits=limits, progress=not args.quiet)
+    except SandboxUnavailable as e:
+        print(f"ERROR: {e}")
+        return 2
+    if not results:
+        print("nothing to grade: no submissions in var/submitted/ (run `python -m grader collect`)")
+        return 0
+    width = max(len(r.student) for r in results) + 2
+    for r in sorted(results, key=lambda r: (r.assignment, r.student)):
+        print(f"{r.assignment}  {r.student.ljust(width)}{r.score:g} / {r.max_score:g}  {r.status}")
+        for note in r.notes:
+            print(f"{'':{len(r.assignment) + 2 + width}}- {note.splitlines()[0]}")
+    errors = [r for r in results if r.status == "error"]
+    print(f"\n{len(results)} graded, {sum(r.status == 'rejected' for r in results)} rejected, "
+          f"{len(errors)} grader error(s); results in var/results/")
+    return 1 if errors else 0

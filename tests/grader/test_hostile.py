@@ -1,0 +1,177 @@
+"""Bad and hostile submissions of chapter 1, graded in one parallel batch.
+
+Every case must get a fair score (0 for what was cheated or broken, full credit for
+intact correct work elsewhere), a note or cell message that says what happened,
+must not stop the batch, and must leave every other student's record unchanged.
+The submissions are made by the small functions of fixtures/submissions.py.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures import submissions as subs
+from grader.course import ROOT, nbgrader
+
+A = subs.ASSIGNMENT
+FULL = 10.0
+ALL = ["ex1-synthetic-data-tests", "ex2-data-iter-tests", "ex3-linreg-tests",
+       "ex4-squared-loss-tests", "ex5-sgd-tests", "ex6-train-tests"]
+
+
+# case: (builder, status, expected total, cells that must score 0 (others full), note/message text)
+CASES = {
+    "correct": (None, "graded", FULL, (), None),
+    "untouched": ("untouched", "graded", 0.0, tuple(ALL), "NotImplementedError"),
+    "malformed-json": (subs.malformed_json, "rejected", 0.0, tuple(ALL), "not valid JSON"),
+    "not-a-notebook": (subs.not_a_notebook, "rejected", 0.0, tuple(ALL), "not a Jupyter notebook"),
+    "binary-file": (subs.binary_file, "rejected", 0.0, tuple(ALL), "binary"),
+    "empty-file": (subs.empty_file, "rejected", 0.0, tuple(ALL), "empty"),
+    "wrong-chapter": (subs.wrong_chapter, "rejected", 0.0, tuple(ALL), "not the notebook of"),
+    "nbformat-4.4": (subs.nbformat_44, "graded", FULL, (), "4.4 upgraded"),
+    "colab": (subs.colab, "graded", FULL, (), "Colab"),
+    "metadata-stripped": (subs.metadata_stripped, "graded", FULL, (), "recovered by matching"),
+    "cells-deleted": (subs.cells_deleted, "graded", 9.0, ("ex3-linreg-tests",), "was missing"),
+    "cells-duplicated": (subs.cells_duplicated, "graded", FULL, (), "more than once"),
+    "cells-reordered": (subs.cells_reordered, "graded", FULL, (), "out of order"),
+    "test-cell-edited": (subs.test_cell_edited, "graded", 9.0, ("ex3-linreg-tests",), "was edited"),
+    "points-edited": (subs.metadata_points_edited, "graded", FULL, (), None),
+    "infinite-loop": (subs.infinite_loop, "graded", 9.0, ("ex3-linreg-tests",), "timed out"),
+    "sys-exit": (subs.sys_exit, "graded", 8.0, ("ex2-data-iter-tests",), None),
+    "os-exit": (subs.os_exit, "graded", 9.0, ("ex3-linreg-tests",), "status 3"),
+    "segfault": (subs.segfault, "graded", 9.0, ("ex4-squared-loss-tests",), "segfault"),
+    "memory-bomb": (subs.memory_bomb, "graded", 8.0, ("ex5-sgd-tests",), "MemoryError"),
+    "fork-bomb": (subs.fork_bomb, "graded", 8.0, ("ex1-synthetic-data-tests",), "BlockingIOError"),
+    "huge-output": (subs.huge_output, "graded", FULL, (), "truncated"),
+    "stderr-spam": (subs.stderr_spam, "graded", FULL, (), None),
+    "patch-allclose": (subs.monkeypatch_allclose, "graded", 9.0, ("ex3-linreg-tests",), "torch.allclose"),
+    "patch-checks": (subs.monkeypatch_checks, "graded", 9.0, ("ex4-squared-loss-tests",), "check_squared_loss"),
+    "ast-transformer": (subs.ast_transformer, "graded", 8.0, ("ex5-sgd-tests",), "transformer"),
+    "read-hidden": ("read_hidden", "graded", FULL, (), None),
+    "write-outside": ("write_outside", "graded", FULL, (), None),
+    "network": (subs.network, "graded", FULL, (), None),
+    "training-never-finishes": (subs.training_never_finishes, "graded", 8.0, ("ex6-train-tests",), "timed out"),
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Grade every case in one parallel run (after a bystander), as a class would be."""
+    from grader.gradebook import cell_scores
+    from grader.grading import autograde_submissions
+    from grader.sandbox import Limits
+
+    var = tmp_path_factory.mktemp("hostile") / "var"
+    limits = Limits.from_config(cell_timeout=25, notebook_timeout=150, output_mb=1.0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DLCOURSE_VAR", str(var))
+        nbgrader("generate_assignment", A, "--force",
+                 f"--CourseDirectory.release_directory={var / 'release'}")
+        context = {"root": str(ROOT), "var": str(var), "venv": sys.prefix}
+
+        def submit(student, data: bytes):
+            d = var / "submitted" / student / A
+            d.mkdir(parents=True, exist_ok=True)
+            (d / f"{A}.ipynb").write_bytes(data)
+
+        submit("bystander", subs.dump(subs.correct_notebook()))
+        first = autograde_submissions([A], ["bystander"], workers=1, limits=limits, progress=False)
+        before = (cell_scores(A, "bystander"), (var / "results" / A / "bystander.json").read_text())
+        for name, (builder, *_rest) in CASES.items():
+            nb = subs.correct_notebook()
+            if builder is None:
+                data = subs.dump(nb)
+            elif builder == "untouched":
+                data = subs.dump(subs.untouched_notebook())
+            elif builder == "read_hidden":
+                data = subs.read_hidden(nb, root=context["root"], var=context["var"])
+            elif builder == "write_outside":
+                data = subs.write_outside(nb, root=context["root"], var=context["var"],
+                                          venv=context["venv"])
+            else:
+                data = builder(nb)
+            submit(name, data)
+        results = autograde_submissions([A], list(CASES), workers=2, limits=limits, progress=False)
+        after = (cell_scores(A, "bystander"), (var / "results" / A / "bystander.json").read_text())
+        from grader.gradebook import scores
+
+        book = {s: (scores(A, s), cell_scores(A, s)) for s in CASES}
+        yield {"var": var, "results": {r.student: r for r in results}, "first": first[0],
+               "before": before, "after": after, "book": book}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_case(batch, case):
+    _, status, total, zeros, text = CASES[case]
+    r = batch["results"][case]
+    detail = json.dumps(r.to_dict(), indent=1)[:4000]
+    assert r.status == status, detail
+    assert r.score == total, detail
+    cells = r.cell
+    assert set(cells) == set(ALL), detail
+    for gid in ALL:
+        want = 0.0 if gid in zeros else cells[gid].max_score
+        assert cells[gid].score == want, f"{gid}: {detail}"
+    if text is not None:
+        said = " ".join(r.notes) + " " + " ".join(c.message for c in r.cells)
+        assert text in said, detail
+    # the gradebook says the same as the result
+    (got, top), per_cell = batch["book"][case]
+    assert (got, top) == (r.score, r.max_score)
+    assert per_cell == {c.grade_id: (c.score, c.max_score) for c in r.cells}
+
+
+def _output(batch, case) -> str:
+    nb = json.loads(Path(batch["results"][case].autograded_path).read_text())
+    return "".join(o.get("text", "") for c in nb["cells"] for o in c.get("outputs", [])
+                   if c["cell_type"] == "code")
+
+
+def test_hidden_tests_solutions_and_gradebook_are_out_of_reach(batch):
+    out = _output(batch, "read-hidden")
+    line = next(l for l in out.splitlines() if l.startswith("SNOOP"))
+    assert "True" not in line, line
+    assert "gradebook.db'" not in line.split("}", 1)[1], line
+
+
+def test_nothing_written_outside_the_sandbox(batch):
+    out = _output(batch, "write-outside")
+    assert "WROTE" not in out, out
+    assert "BLOCKED" in out
+    assert not (batch["var"] / "pwned.txt").exists()
+    assert not (ROOT / "pwned.txt").exists()
+    assert not (Path(sys.prefix) / "pwned.txt").exists()
+
+
+def test_no_network(batch):
+    out = _output(batch, "network")
+    assert "CONNECTED" not in out and out.count("NO NETWORK") == 3, out
+
+
+def test_other_students_records_unchanged(batch):
+    assert batch["before"] == batch["after"]
+
+
+def test_same_submission_same_score(batch):
+    first, again = batch["first"], batch["results"]["correct"]
+    assert [(c.grade_id, c.score) for c in first.cells] == [(c.grade_id, c.score) for c in again.cells]
+    assert first.score == again.score == FULL
+
+
+def test_gradebook_consistent(batch):
+    with _book(batch["var"]) as gb:
+        students = {s.id for s in gb.students}
+        assert set(CASES) | {"bystander"} <= students
+        for s in CASES:
+            sub = gb.find_submission_notebook(A, A, s)
+            assert len(sub.grades) == len(ALL)
+            assert all(g.auto_score is not None for g in sub.grades)
+
+
+def _book(var):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{var / 'gradebook.db'}")
