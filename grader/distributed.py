@@ -120,7 +120,7 @@ def connect(scheduler):
         return Client(scheduler, timeout="30s"), True
     except OSError as exc:
         raise SystemExit(f"cannot reach the Dask scheduler at {scheduler}: {exc}\n"
-                         "Start one with `dask-scheduler` and the workers with `dask-worker "
+                         "Start one with `dask scheduler` and the workers with `dask worker "
                          f"{scheduler} --nworkers N --nthreads 1` (README: grading on a cluster).") from exc
 
 

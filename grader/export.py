@@ -45,7 +45,7 @@ def grade_rows(selected: list[str] | None = None, detail: bool = False) -> tuple
         for a in names:
             header.append(a)
             if detail:
-                cells[a] = [c.name for nb in known[a].notebooks for c in nb.grade_cells]
+                cells[a] = [c.name for nb in known[a].notebooks for c in nb.grade_cells + nb.task_cells]
                 cells[a].sort(key=_cell_order(a))
                 header += [f"{a}/{c.removesuffix('-tests')}" for c in cells[a]]
         header.append("total")

@@ -97,7 +97,7 @@ class Sheet:
 
 def hidden_test_lines(assignment: str) -> set[str]:
     """Every line (stripped) of the hidden-test blocks of the assignment's solution
-    notebook that is long enough to give something away."""
+    notebook that is long enough to give something away, and the markers themselves."""
     nb = json.loads(solution_path(assignment).read_text())
     lines: set[str] = set()
     for cell in nb["cells"]:
@@ -110,7 +110,7 @@ def hidden_test_lines(assignment: str) -> set[str]:
                 inside = False
             elif inside and len(text) >= MIN_SECRET_LINE:
                 lines.add(text)
-    return lines
+    return lines | {HIDDEN_BEGIN, HIDDEN_END}
 
 
 def redact(text: str, secrets: set[str]) -> str:
@@ -159,19 +159,20 @@ def _clean(message: str, secrets: set[str]) -> str:
     return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + " ..."
 
 
-def _error_message(ename: str, evalue: str) -> str:
-    if ename == "NotImplementedError" and not evalue.strip():
+def _explain(message: str) -> str:
+    """A word for the student where the bare error says little."""
+    if message.strip() == "NotImplementedError":
         return "NotImplementedError: not attempted yet (the stub still raises NotImplementedError)"
-    return f"{ename}: {evalue}" if evalue.strip() else ename
+    return message
 
 
 def _cell_seconds(cell: dict) -> float | None:
+    """Run time of an executed cell, from the timestamps nbclient records in its metadata."""
     timing = cell.get("metadata", {}).get("execution", {})
     start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
     if not (start and end):
         return None
-    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds()
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 def notebook_outcomes(path: Path) -> dict[str, tuple[str, str, float | None]]:
@@ -192,7 +193,7 @@ def notebook_outcomes(path: Path) -> dict[str, tuple[str, str, float | None]]:
             ename, evalue = errors[0].get("ename", ""), errors[0].get("evalue", "")
             status = ("timeout" if "Timeout" in ename
                       else "failed" if ename == "AssertionError" else "error")
-            message = _error_message(ename, evalue)
+            message = f"{ename}: {evalue}" if evalue.strip() else ename
         found[meta["grade_id"]] = (status, message, _cell_seconds(cell))
     return found
 
@@ -236,9 +237,11 @@ def sheet(assignment: str, student: str, gb=None) -> Sheet | None:
     for gid in ids:
         score, top = points[gid]
         status, message, seconds = outcomes.get(gid, ("failed", "", None))
+        if result is not None and result.status != "graded":
+            message = ""  # the reason is in the notes, once
         if top and score >= top:
             status, message = "passed", ""  # the gradebook has the last word (manual grades)
-        exercises.append(Exercise(gid, score, top, status, _clean(message, secrets), seconds))
+        exercises.append(Exercise(gid, score, top, status, _clean(_explain(message), secrets), seconds))
 
     if submission is not None:
         score, top = float(submission.score), float(submission.max_score)
@@ -280,6 +283,7 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
 td.points { white-space: nowrap; text-align: right; }
+td.exercise { white-space: nowrap; }
 .passed { color: #1a7f37; font-weight: 600; }
 .failed, .error, .timeout, .missing { color: #b42318; font-weight: 600; }
 .message { font-family: ui-monospace, monospace; font-size: .9rem; white-space: pre-wrap; }
@@ -301,7 +305,7 @@ def render(s: Sheet, secrets: set[str] = frozenset()) -> str:
     rows = []
     for ex in s.exercises:
         rows.append(
-            f"<tr><td>{e(ex.name)}</td><td class='points'>{_num(ex.score)} / {_num(ex.max_score)}</td>"
+            f"<tr><td class='exercise'>{e(ex.name)}</td><td class='points'>{_num(ex.score)} / {_num(ex.max_score)}</td>"
             f"<td class='{e(ex.status)}'>{e(STATUS_TEXT.get(ex.status, ex.status))}</td>"
             f"<td class='message'>{e(ex.message)}</td></tr>")
     total = f"{_num(s.score)} / {_num(s.max_score)} points"
@@ -314,11 +318,14 @@ def render(s: Sheet, secrets: set[str] = frozenset()) -> str:
         "error": "<p class='notes'>The grader hit a problem with this submission; "
                  "see the notes below. Your instructor has been told.</p>",
     }.get(s.status, "")
+    # A grader error is not the student's doing: its notes (a traceback) are for the
+    # instructor's report. Other notes show their first line.
+    shown = [] if s.status == "error" else [n.splitlines()[0] for n in s.notes if n.strip()]
     notes = ""
-    if s.notes:
-        items = "".join(f"<li>{e(n)}</li>" for n in s.notes)
+    if shown:
+        items = "".join(f"<li>{e(n)}</li>" for n in shown)
         notes = f"<h2>Notes from the grader</h2><ul class='notes'>{items}</ul>"
-    when = s.timestamp.strftime("%Y-%m-%d %H:%M") if s.timestamp else "unknown"
+    when = f", submission of {s.timestamp:%Y-%m-%d %H:%M}" if s.timestamp else ""
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -326,7 +333,7 @@ def render(s: Sheet, secrets: set[str] = frozenset()) -> str:
 <style>{CSS}</style></head>
 <body>
 <h1>{e(s.assignment)}</h1>
-<p>Feedback for <strong>{e(s.student)}</strong>, submission of {e(when)}.</p>
+<p>Feedback for <strong>{e(s.student)}</strong>{e(when)}.</p>
 <p class="total">Score: <strong>{total}</strong></p>
 {status_line}
 <table>

@@ -36,7 +36,7 @@ from pathlib import Path
 from .course import CONFIG, ROOT, var_dir
 from .results import CellResult, Result
 from .sandbox import (Limits, MemoryMonitor, check_bwrap, describe_exit, kernel_command,
-                      kernel_uid, prepare_scratch)
+                      kernel_uid, prepare_scratch, reap_user)
 
 # Per-process state of a grading worker: its slot (an index among the workers of
 # one run) and its private folder (gradebook snapshots, scratch folders).
@@ -56,6 +56,12 @@ def _workdir() -> Path:
         d.chmod(0o711)  # the sandboxed kernel's user may traverse to its scratch folder only
         (d / "private").mkdir(mode=0o700)
         _WORKER["dir"] = str(d)
+        # removed when the process ends, normally or as a multiprocessing worker
+        import atexit
+        from multiprocessing import util
+
+        atexit.register(shutil.rmtree, d, True)
+        util.Finalize(None, shutil.rmtree, args=(d, True), exitpriority=0)
     return Path(_WORKER["dir"])
 
 
@@ -136,10 +142,13 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
 
         def _get_timeout(self, cell):
             left = self.deadline - time.monotonic()
-            return max(1, int(min(self.timeout, left) + 0.999))
+            budget = max(limits.cell_timeout, 120) if self.hidden_run else limits.cell_timeout
+            return max(1, int(min(budget, left) + 0.999))
 
         def output(self, outs, msg, display_id, cell_index):
             size = len(json.dumps(msg.get("content", {}), default=str))
+            if msg["content"].get("name") == "stderr":
+                self.stderr_bytes += size
             self.output_bytes[cell_index] = used = self.output_bytes.get(cell_index, 0) + size
             if used > max_bytes:
                 if cell_index not in self.truncated:
@@ -158,11 +167,11 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
                     f"not run: the notebook used up its {limits.notebook_timeout} s"),
                     traceback=[])]
                 return cell, resources
+            self.current = index
             if not self.guard_installed:
                 self.guard_installed = True
                 self._run_hidden(GUARD_INSTALL.replace("__MODULES__", repr(modules))
                                  .replace("__ALIASES__", repr(aliases)), index)
-            self.current = index
             if utils.is_grade(cell):
                 self._guard(cell, index)
             t0 = time.monotonic()
@@ -172,7 +181,11 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
 
         def _run_hidden(self, source, index):
             probe = new_code_cell(source)
-            self.execute_cell(probe, index, store_history=False)
+            self.hidden_run = True
+            try:
+                self.execute_cell(probe, index, store_history=False)
+            finally:
+                self.hidden_run = False
             return "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
 
         def _guard(self, cell, index):
@@ -237,17 +250,18 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             return out, resources
 
         def _reset_run_state(self):
-            self.current, self.kernel_process = None, None
+            self.current, self.kernel_process, self.hidden_run = None, None, False
             self.guard_installed = False
-            self.seconds, self.output_bytes = {}, {}
+            self.seconds, self.output_bytes, self.stderr_bytes = {}, {}, 0
             self.truncated, self.not_run, self.tampered = set(), set(), set()
             self.restored: set[str] = set()
 
-    ex = SandboxedExecute(config=config)
-    ex.timeout = limits.cell_timeout
-    ex.interrupt_on_timeout = True
-    ex.shutdown_kernel = "immediate"
-    return ex
+    config = copy.deepcopy(config)  # nbclient re-reads its settings from the config on each run
+    config.Execute.timeout = limits.cell_timeout
+    config.Execute.interrupt_on_timeout = True
+    config.Execute.shutdown_kernel = "immediate"
+    config.Execute.raise_on_iopub_timeout = False  # late output after an interrupt: keep going
+    return SandboxedExecute(config=config)
 
 
 def _message(cell) -> tuple[str, str]:
@@ -299,15 +313,27 @@ def grade_one(assignment: str, student: str, submission: Path, *, limits: Limits
             check_bwrap()
         config = _config()
         slot = _slot()
+        uid = kernel_uid(limits, slot)
+        if uid is not None:
+            reap_user(uid)
         prepare_scratch(scratch, submission.parent if submission.parent.name == assignment else None,
-                        owner=kernel_uid(limits, slot))
+                        owner=uid)
         resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
                                   "student": student, "db_url": _gradebook_snapshot(assignment)},
                      "metadata": {"path": str(scratch)}}
         nb = _sanitize(nb, resources, config)
         executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
                                   assignment=assignment)
-        nb, resources = executor.preprocess(nb, resources)
+        try:
+            nb, resources = executor.preprocess(copy.deepcopy(nb), resources)
+        except RuntimeError as e:  # the kernel did not start (e.g. a loaded machine): once more
+            if "before replying to kernel_info" not in str(e):
+                raise
+            if uid is not None:
+                reap_user(uid)
+            executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
+                                      assignment=assignment)
+            nb, resources = executor.preprocess(nb, resources)
         nb = _postprocess(nb, resources, config)
         _collect_notes(result, executor, nb, limits)
         _score(result, nb, executor)
@@ -357,6 +383,17 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
         o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in c.outputs)]
     for i in timeouts:
         result.notes.append(f"cell {i + 1} timed out after {limits.cell_timeout} s and was interrupted")
+    for cell in nb.cells:
+        nbg = cell.metadata.get("nbgrader", {})
+        if nbg.get("solution") and cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                if out.output_type == "error" and out.get("ename") not in (
+                        "NotImplementedError", "KernelDied", "NotebookTimeout", "CellTimeoutError"):
+                    text = f"{out.get('ename')}: {out.get('evalue', '')}".strip().rstrip(":")
+                    result.notes.append(f"solution cell {nbg['grade_id']} raised {text[:200]}")
+    if ex.stderr_bytes > 64 << 10:
+        result.notes.append(f"the notebook wrote {ex.stderr_bytes / 2**20:.1f} MB to stderr "
+                            "(only a test cell's own stderr costs points)")
     if ex.truncated:
         result.notes.append(f"output of {len(ex.truncated)} cell(s) truncated at {limits.output_mb:g} MB")
     if ex.restored:

@@ -58,3 +58,20 @@ c.IgnorePattern.pattern = (
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 
+
+# The sandboxed, parallel grader (python -m grader autograde; grader/sandbox.py
+# documents what is enforced). Every student kernel runs in bubblewrap with:
+c.Sandbox.memory_mb = 8192        # address space (torch alone maps ~3.3 GB)
+c.Sandbox.cpu_seconds = 900       # CPU time, all threads together
+c.Sandbox.nproc = 256             # processes and threads (fork bombs stop here)
+c.Sandbox.file_mb = 512           # largest file it may write (in its scratch folder)
+c.Sandbox.output_mb = 4.0         # output kept per cell
+c.Sandbox.cell_timeout = 180      # seconds per cell (as c.Execute.timeout)
+c.Sandbox.notebook_timeout = 600  # seconds per notebook; cells past it are not run
+c.Sandbox.threads = 0             # torch/OpenMP threads per kernel; 0: cores / workers
+
+# `python -m grader collect`: file name -> student id. Regular expressions with a
+# named group `student` and optionally `assignment`; the first that matches wins.
+# Unset: grader.collect.DEFAULT_PATTERNS ("alice_01-linear-regression.ipynb",
+# "Lastname_12345_678901_01-linear-regression.ipynb", "alice/01-....ipynb").
+# c.Collect.patterns = [r"^(?P<student>[a-z]+\d*)-(?P<assignment>\d\d-[a-z-]+)\.ipynb$"]

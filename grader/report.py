@@ -125,7 +125,7 @@ def markdown(assignment: str, all_sheets: list[Sheet], png_name: str) -> str:
         f"{counts[k]} {k}" for k in ("graded", "rejected", "error") if counts[k]) + ".")
     if scores:
         full = sum(sc >= top for sc in scores)
-        out.append(f"Scores out of {_num(top)}: mean {_num(statistics.mean(scores))}, "
+        out.append(f"Scores of the graded ones, out of {_num(top)}: mean {_num(statistics.mean(scores))}, "
                    f"median {_num(statistics.median(scores))}, min {_num(min(scores))}, "
                    f"max {_num(max(scores))}; {full} with full marks, "
                    f"{sum(sc == 0 for sc in scores)} with 0.")

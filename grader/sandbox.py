@@ -102,10 +102,15 @@ def gpu_devices() -> list[str]:
     return devs
 
 
+_BWRAP_OK: set[str] = set()
+
+
 def check_bwrap() -> None:
     """Raise :class:`SandboxUnavailable` with what to do, unless bwrap works here."""
     import subprocess
 
+    if BWRAP in _BWRAP_OK:
+        return
     if not Path(BWRAP).is_file():
         raise SandboxUnavailable(
             f"bubblewrap is not installed ({BWRAP} is missing): student code would run "
@@ -119,6 +124,7 @@ def check_bwrap() -> None:
             "Unprivileged user namespaces may be disabled (sysctl "
             "kernel.unprivileged_userns_clone=1, or run the grader as root). "
             "Grading stops here; --no-sandbox exists only for submissions you trust.")
+    _BWRAP_OK.add(BWRAP)
 
 
 def _root_binds() -> list[str]:
@@ -228,6 +234,33 @@ def prepare_scratch(scratch: Path, submission_dir: Path | None, owner: int | Non
                 os.chown(os.path.join(dirpath, f), uid, uid)
 
 
+def reap_user(uid: int, wait: float = 10.0) -> int:
+    """Kill every process of the sandbox user ``uid`` (left over from the previous
+    notebook, e.g. a fork bomb's children still exiting) and wait until none is left,
+    so that its process limit starts from zero. Returns how many were killed."""
+    import signal
+
+    killed, deadline = 0, time.monotonic() + wait
+    while True:
+        pids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    if os.stat(f"/proc/{d}").st_uid == uid:
+                        pids.append(int(d))
+                except OSError:
+                    pass
+        if not pids or time.monotonic() > deadline:
+            return killed
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        time.sleep(0.1)
+
+
 def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
@@ -243,13 +276,14 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _rss_mb(pids: list[int]) -> float:
+    """Resident memory of the largest process (forked children share pages: no sum)."""
     total = 0
     for p in pids:
         try:
             with open(f"/proc/{p}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        total = max(total, int(line.split()[1]))
                         break
         except OSError:
             pass

@@ -289,10 +289,12 @@ GRADE = textwrap.dedent("""\
     import json, sys
     from grader.gradebook import cell_scores
     from grader.grading import autograde_submissions
-    chapter, students = sys.argv[1], sys.argv[2:]
-    results = autograde_submissions([chapter], students, 1, progress=False)
-    print("STATUS", json.dumps({r.student: [r.status, r.notes] for r in results}))
-    print("SCORES", json.dumps({s: cell_scores(chapter, s) for s in students}))
+
+    if __name__ == "__main__":  # the grader's workers are spawned processes
+        chapter, students = sys.argv[1], sys.argv[2:]
+        results = autograde_submissions([chapter], students, 2, progress=False)
+        print("STATUS", json.dumps({r.student: [r.status, r.notes] for r in results}))
+        print("SCORES", json.dumps({s: cell_scores(chapter, s) for s in students}))
 """)
 
 

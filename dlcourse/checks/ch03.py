@@ -66,7 +66,18 @@ def check_train_epoch(train_epoch):
     nn.init.zeros_(net.bias)
     loss = nn.CrossEntropyLoss(reduction="none")
     trainer = torch.optim.SGD(net.parameters(), lr=0.1)
+    reference = nn.Linear(2, 2)
+    nn.init.zeros_(reference.weight)
+    nn.init.zeros_(reference.bias)
+    for Xb, yb in batches:
+        grads = torch.autograd.grad(loss(reference(Xb), yb).mean(), list(reference.parameters()))
+        with torch.no_grad():
+            for p, g in zip(reference.parameters(), grads):
+                p -= 0.1 * g
     l0, acc0 = train_epoch(net, batches, loss, trainer)
+    assert torch.allclose(net.weight.detach(), reference.weight.detach(), atol=1e-5), \
+        ("after one epoch with an optimizer the weights differ from one zero_grad(), mean-loss "
+         "backward() and step() per batch; did you forget updater.zero_grad()?")
     assert 0.0 < l0 < 0.7, \
         f"the mean loss of the first epoch should lie between 0 and log 2 = 0.69, got {l0}"
     assert 0.0 <= acc0 <= 1.0, f"the accuracy is a fraction in [0, 1], got {acc0}"

@@ -4,7 +4,8 @@
   2. build the student notebooks from the solutions;
   3. submit two samples per chapter: the full solution ("demo-solution") and the
      student notebook left untouched ("demo-untouched");
-  4. autograde them and print the score table.
+  4. autograde them in parallel, each kernel in its own bubblewrap sandbox
+     (python -m grader autograde), and print the score table.
 
 The solution must score full marks and the untouched notebook 0.
 """
@@ -40,7 +41,7 @@ def run(args):
                 shutil.rmtree(dest)
             dest.mkdir(parents=True)
             shutil.copy(source(a), dest / f"{a}.ipynb")
-    print("4/4  autograding ...", flush=True)
+    print("4/4  autograding (parallel, sandboxed) ...", flush=True)
     autograde_submissions(names, list(SAMPLES))
     table, ok = score_table(names, list(SAMPLES))
     print()

@@ -20,10 +20,20 @@ def client():
         yield client
 
 
-def test_solution_full_marks_untouched_zero(client, private_var):
-    release = release_notebook(private_var)
-    submit(private_var, "full", f"{CHAPTER}.ipynb", solution_path(CHAPTER).read_text())
-    submit(private_var, "untouched", f"{CHAPTER}.ipynb", release.read_text())
+@pytest.fixture(scope="module")
+def course_var(tmp_path_factory):
+    """A private var/ whose gradebook knows chapter 1 (DLCOURSE_VAR set for the module)."""
+    var = tmp_path_factory.mktemp("cluster") / "var"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DLCOURSE_VAR", str(var))
+        release_notebook(var)
+        yield var
+
+
+def test_solution_full_marks_untouched_zero(client, course_var):
+    release = course_var / "release" / CHAPTER / f"{CHAPTER}.ipynb"
+    submit(course_var, "full", f"{CHAPTER}.ipynb", solution_path(CHAPTER).read_text())
+    submit(course_var, "untouched", f"{CHAPTER}.ipynb", release.read_text())
     wait_for_release()
     results = autograde_on_cluster(client, [CHAPTER], progress=False)
     got = {r.student: (r.status, r.score, r.max_score) for r in results}
@@ -31,9 +41,9 @@ def test_solution_full_marks_untouched_zero(client, private_var):
     # merged here: the gradebook, the saved results and the autograded notebooks
     assert scores(CHAPTER, "full") == (10, 10) and scores(CHAPTER, "untouched") == (0, 10)
     assert load_result(CHAPTER, "full").score == 10
-    assert (private_var / "autograded" / "full" / CHAPTER / f"{CHAPTER}.ipynb").is_file()
+    assert (course_var / "autograded" / "full" / CHAPTER / f"{CHAPTER}.ipynb").is_file()
     # the workers got the course without the students
-    shipped = private_var / "shipped.db"
+    shipped = course_var / "shipped.db"
     shipped.write_bytes(course_gradebook())
     with sqlite3.connect(shipped) as db:
         assert db.execute("SELECT count(*) FROM student").fetchone() == (0,)
@@ -41,9 +51,8 @@ def test_solution_full_marks_untouched_zero(client, private_var):
         assert db.execute("SELECT count(*) FROM source_cell").fetchone()[0] > 0
 
 
-def test_a_failed_task_is_recorded_and_the_rest_goes_on(client, private_var):
-    release = release_notebook(private_var)
-    path = submit(private_var, "unlucky", f"{CHAPTER}.ipynb", release.read_text())
+def test_a_failed_task_is_recorded_and_the_rest_goes_on(client, course_var):
+    path = submit(course_var, "unlucky", f"{CHAPTER}.ipynb", "{}")
     merged = []
     # limits of the wrong type make the task itself raise on the worker
     results = grade_on_cluster(client, [(CHAPTER, "unlucky", path)], limits="broken",

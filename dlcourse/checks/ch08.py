@@ -1,0 +1,104 @@
+"""Visible tests of chapter 8, forward/backward propagation, numerical stability and initialisation."""
+import torch
+
+from . import exercise
+
+# A tiny example worked out by hand: X (2, 2), y (2,), W1 (2, 3), W2 (3, 3), lambda = 0.1.
+_X = torch.tensor([[1.0, -1.0], [0.5, 1.0]])
+_Y = torch.tensor([0, 2])
+_W1 = torch.tensor([[1.0, -1.0, 0.5], [0.5, 1.0, -1.0]])
+_W2 = torch.tensor([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0], [-1.0, 1.0, 1.0]])
+_Z = torch.tensor([[0.5, -2.0, 1.5], [1.0, 0.5, -0.75]])
+_H = torch.tensor([[0.5, 0.0, 1.5], [1.0, 0.5, 0.0]])
+_O = torch.tensor([[-1.0, 1.5, 1.0], [1.25, 1.0, -1.0]])
+_LOSS, _PENALTY = 2.9537063, 0.6875
+
+
+def _scalar(J) -> float:
+    return float(J.detach()) if isinstance(J, torch.Tensor) else float(J)
+
+
+@exercise("8.1 forward pass",
+          hint="Z = X @ W1; H = relu(Z); O = H @ W2; J = mean cross-entropy of O and y "
+               "+ lambd / 2 * (sum of squares of W1 + sum of squares of W2); "
+               "return J and {'Z': Z, 'H': H, 'O': O}.")
+def check_forward(forward):
+    out = forward(_X, _Y, _W1, _W2, 0.1)
+    assert isinstance(out, tuple) and len(out) == 2, "forward should return a pair (J, cache)"
+    J, cache = out
+    assert isinstance(cache, dict) and {"Z", "H", "O"} <= set(cache), \
+        f"cache should be a dict with the keys 'Z', 'H' and 'O', got {type(cache).__name__} " \
+        f"{sorted(cache) if isinstance(cache, dict) else ''}"
+    for key, want in [("Z", _Z), ("H", _H), ("O", _O)]:
+        got = cache[key].detach()
+        assert tuple(got.shape) == tuple(want.shape), \
+            f"cache['{key}'] should have shape {tuple(want.shape)}, got {tuple(got.shape)}"
+        assert torch.allclose(got, want, atol=1e-5), \
+            f"cache['{key}'] should be {want.tolist()}, got {got.tolist()}"
+    J0 = _scalar(forward(_X, _Y, _W1, _W2, 0.0)[0])
+    assert abs(J0 - _LOSS) < 1e-4, \
+        f"with lambd = 0, J is the mean cross-entropy loss {_LOSS:.4f}; got {J0:.4f}"
+    J = _scalar(J)
+    assert abs(J - (_LOSS + _PENALTY)) < 1e-4, \
+        f"with lambd = 0.1, J should be {_LOSS + _PENALTY:.4f} (loss {_LOSS:.4f} + penalty " \
+        f"{_PENALTY:.4f} = 0.1 / 2 * (||W1||^2 + ||W2||^2)); got {J:.4f}"
+
+
+@exercise("8.2 backward pass matches autograd",
+          hint="dO = (softmax(O) - one_hot(y, q)) / n; dW2 = H.T @ dO + lambd * W2; dH = dO @ W2.T; "
+               "dZ = dH * (Z > 0); dW1 = X.T @ dZ + lambd * W1.")
+def check_backward(backward, forward):
+    gen = torch.Generator().manual_seed(8)
+    n, d, h, q, lambd = 6, 5, 4, 3, 0.3
+    X = torch.randn(n, d, generator=gen)
+    y = torch.tensor([0, 2, 1, 2, 0, 1])
+    W1 = torch.randn(d, h, generator=gen).requires_grad_(True)
+    W2 = torch.randn(h, q, generator=gen).requires_grad_(True)
+    J, cache = forward(X, y, W1, W2, lambd)
+    J.backward()
+    with torch.no_grad():
+        grads = backward(X, y, W1, W2, lambd, cache)
+    assert isinstance(grads, tuple) and len(grads) == 2, "backward should return a pair (dW1, dW2)"
+    for name, got, W in [("dW1", grads[0], W1), ("dW2", grads[1], W2)]:
+        assert tuple(got.shape) == tuple(W.shape), \
+            f"{name} should have the shape of {name[1:]}, {tuple(W.shape)}; got {tuple(got.shape)}"
+        err = float((got.detach() - W.grad).abs().max())
+        assert err < 1e-4, \
+            f"{name} differs from autograd's gradient of your forward's J by up to {err:.4f} " \
+            f"(n = {n}, lambd = {lambd}): check the 1/n of the mean, the lambd * W term and the ReLU mask"
+
+
+def _pooled_var(init, n_in, n_out, draws):
+    Ws = [init(n_in, n_out) for _ in range(draws)]
+    for W in Ws:
+        assert tuple(W.shape) == (n_in, n_out), \
+            f"init({n_in}, {n_out}) should return shape ({n_in}, {n_out}), got {tuple(W.shape)}"
+    W = torch.stack([W.detach().double() for W in Ws])
+    return float(W.mean()), float(W.var())
+
+
+@exercise("8.3 Xavier initialisation",
+          hint="Variance 2 / (n_in + n_out): torch.randn(n_in, n_out) * sqrt(2 / (n_in + n_out)), "
+               "or uniform on [-a, a] with a = sqrt(6 / (n_in + n_out)).")
+def check_xavier_init(xavier_init):
+    torch.manual_seed(0)
+    n_in, n_out = 300, 100
+    mean, var = _pooled_var(xavier_init, n_in, n_out, 4)
+    want = 2 / (n_in + n_out)
+    assert abs(mean) < 0.1 * want ** 0.5, f"the weights should have mean 0, got {mean:.4f}"
+    assert abs(var / want - 1) < 0.1, \
+        f"for n_in = {n_in}, n_out = {n_out} the variance should be 2 / (n_in + n_out) = {want:.5f}, " \
+        f"got {var:.5f}"
+
+
+@exercise("8.4 Kaiming initialisation",
+          hint="Variance 2 / n_in: torch.randn(n_in, n_out) * sqrt(2 / n_in). torch.nn.init treats a "
+               "2-D tensor as (out, in), so its kaiming_* functions would use n_out here.")
+def check_kaiming_init(kaiming_init):
+    torch.manual_seed(0)
+    n_in, n_out = 300, 100
+    mean, var = _pooled_var(kaiming_init, n_in, n_out, 4)
+    want = 2 / n_in
+    assert abs(mean) < 0.1 * want ** 0.5, f"the weights should have mean 0, got {mean:.4f}"
+    assert abs(var / want - 1) < 0.1, \
+        f"for n_in = {n_in}, n_out = {n_out} the variance should be 2 / n_in = {want:.5f}, got {var:.5f}"
