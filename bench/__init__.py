@@ -11,4 +11,5 @@ Rows (goals from the issue):
 5. GPU           rows 1-3 again with the GPU visible (a child process), or a row saying none was.
 
 Results: ``bench/results/performance.md`` (the table) and ``results.json``.
+``python -m bench.profile NN`` profiles one chapter's notebook (cProfile inside the kernel).
 """

@@ -7,6 +7,7 @@ written back. Chapters not written yet are reported as missing.
 """
 from __future__ import annotations
 
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,7 +66,9 @@ def execute(path: Path) -> Execution:
     error = ""
     start = time.perf_counter()
     try:
-        client.execute()
+        # the kernel's own stderr (a warning about TCP transport) stays out of the log;
+        # cell errors still come back through the client
+        client.execute(stderr=subprocess.DEVNULL)
     except CellExecutionError as err:
         error = f"error: {err.ename}"
     except (CellTimeoutError, DeadKernelError) as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import pstats
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -34,13 +35,15 @@ def profile(path: Path, top: int = 25) -> None:
                                 record_timing=True,
                                 resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
-        client.execute()
+        client.execute(stderr=subprocess.DEVNULL)
         elapsed = time.perf_counter() - start
         print(f"\n=== {path.relative_to(ROOT)}: {elapsed:.1f} s with the profiler on")
         code = [c for c in nb.cells if c.cell_type == "code"]
-        cells = sorted(((t, i, c) for i, c in enumerate(code) if (t := _cell_seconds(c))),
+        # number the notebook's own code cells from 1, as row 3 does; skip the profiler's two
+        own = [c for i, c in enumerate(code) if i != 1 and i != len(code) - 1]
+        cells = sorted(((t, i + 1, c) for i, c in enumerate(own) if (t := _cell_seconds(c))),
                        key=lambda x: -x[0])
-        print("slowest cells (number among code cells, profiler cells included):")
+        print("slowest code cells (numbered from 1 as in row 3):")
         for t, i, c in cells[:8]:
             first = c.source.strip().splitlines()[0][:70] if c.source.strip() else ""
             print(f"  {t:6.2f} s  cell {i:2d}  {first}")

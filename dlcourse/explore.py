@@ -21,6 +21,8 @@ initial run, and nothing waits for a browser. The initial run draws once, at its
 end; later runs redraw live every half second. Keep training cheap (vectorised,
 small data, at most a second or so): the kernel is busy while it runs.
 
+In Colab the explorer switches on Colab's widget manager itself.
+
 The widget container has the CSS class ``dlcourse-explorer`` (browser tests
 find it by that). Errors in the training function do not escape: they are
 shown under the plot and kept in :attr:`Explorer.error`.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import time
 from typing import Any, Callable, Sequence
 
@@ -80,6 +83,13 @@ def _make_slider(name: str, spec: Any, default: Any):
         return cls(min=lo, max=hi, step=step, value=value, **common)
     raise TypeError(f"slider {name!r}: expected (min, max), (min, max, step), a list of "
                     f"options or an ipywidgets widget, got {spec!r}")
+
+
+def _enable_colab_widgets() -> None:
+    """Colab renders ipywidgets 8 only through its custom widget manager: switch it on there."""
+    if "google.colab" in sys.modules:
+        from google.colab import output
+        output.enable_custom_widget_manager()
 
 
 class Explorer:
@@ -198,6 +208,7 @@ def explorer(train_fn: Callable[..., Any], *, xlabel: str = "epoch", ylabel: str
     except ImportError as err:
         raise ImportError("the explorers need ipywidgets: `pip install ipywidgets` "
                           "(in Colab it is already installed)") from err
+    _enable_colab_widgets()
     ex = Explorer(train_fn, sliders, xlabel=xlabel, ylabel=ylabel, legend=legend, xlim=xlim,
                   ylim=ylim, xscale=xscale, yscale=yscale, figsize=figsize, title=title)
     ex.update(live=False)

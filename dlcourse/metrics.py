@@ -133,7 +133,7 @@ def train_with_metrics(net: nn.Module, train_iter, test_iter, loss, num_epochs: 
     elapsed = rows[-1]["time"] if rows else 0.0
     animator = None
     if animate:
-        animator = Animator(xlabel="epoch", xlim=[1, done + num_epochs], ylim=[0.0, 1.0],
+        animator = Animator(xlabel="epoch", xlim=[1, max(done + num_epochs, 2)], ylim=[0.0, 1.0],
                             legend=["train loss", "train acc", "test acc"])
         for row in rows:
             animator.add(row["epoch"], (row["train loss"], row.get("train acc"), row.get("test acc")))

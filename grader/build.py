@@ -13,8 +13,9 @@ import re
 import shutil
 import subprocess
 
-from .course import ROOT, assignments, nbgrader, solution_path, student_path, tool_env, var_dir
+from .course import ROOT, SOLUTIONS, assignments, nbgrader, solution_path, student_path, tool_env, var_dir
 
+ALL = "[0-9][0-9]-*"  # nbgrader expands it to every chapter folder in solutions/
 _WRITING = re.compile(r"Writing \d+ bytes to .*?([^/\\]+)\.ipynb\s*$")
 
 
@@ -29,8 +30,9 @@ def build(selected: list[str] | None = None, quiet: bool = False) -> list[str]:
                          f"known assignments: {', '.join(assignments())}")
     # One nbgrader process for all the chapters (its start-up costs more than a
     # chapter): nbgrader takes a glob for the assignment.
-    if len(names) == 1 or names == assignments():
-        _generate(names[0] if len(names) == 1 else "[0-9][0-9]-*", names, quiet)
+    every = sorted(p.name for p in SOLUTIONS.glob(ALL) if p.is_dir())
+    if len(names) == 1 or names == every:
+        _generate(names[0] if len(names) == 1 else ALL, names, quiet)
     else:
         for a in progress(names, desc="building notebooks", unit="chapter", disable=quiet):
             _generate(a, [a], quiet=True)
@@ -64,10 +66,13 @@ def _generate(pattern: str, names: list[str], quiet: bool) -> None:
         raise SystemExit(f"nbgrader generate_assignment {pattern} failed:\n{''.join(log[-80:])}")
 
 
-def validate(selected: list[str] | None = None) -> list[str]:
+def validate(selected: list[str] | None = None, quiet: bool = False) -> list[str]:
     """Run ``nbgrader validate`` on the solutions; returns the failures."""
+    from dlcourse import progress
+
     failures = []
-    for a in selected or assignments():
+    for a in progress(selected or assignments(), desc="validating solutions", unit="chapter",
+                      disable=quiet):
         proc = nbgrader("validate", str(solution_path(a)), check=False)
         if proc.returncode != 0 or "Success!" not in proc.stdout:
             failures.append(f"{a}: {proc.stdout.strip()} {proc.stderr.strip()[-2000:]}")

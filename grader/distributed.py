@@ -89,14 +89,20 @@ def _grade_shipped(assignment: str, student: str, files: dict[str, bytes], grade
     if not limits.threads:  # share this machine's cores among its dask workers
         host = get_worker().address.rsplit(":", 1)[0]
         limits = replace(limits, threads=max(1, (os.cpu_count() or 1) // per_host.get(host, 1)))
+    before = os.environ.get("DLCOURSE_VAR")
     os.environ["DLCOURSE_VAR"] = str(_worker_var(gradebook))
-    with tempfile.TemporaryDirectory(prefix="dlcourse-submission-") as tmp:
-        folder = Path(tmp) / student / assignment
-        folder.mkdir(parents=True)
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
-        result = grade_one(assignment, student, folder / next(iter(files)), limits=limits)
-    return result
+    try:
+        with tempfile.TemporaryDirectory(prefix="dlcourse-submission-") as tmp:
+            folder = Path(tmp) / student / assignment
+            folder.mkdir(parents=True)
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
+            return grade_one(assignment, student, folder / next(iter(files)), limits=limits)
+    finally:  # a worker in the client's own process (processes=False) keeps its var/
+        if before is None:
+            os.environ.pop("DLCOURSE_VAR", None)
+        else:
+            os.environ["DLCOURSE_VAR"] = before
 
 
 def _failed(assignment: str, student: str, exc: BaseException) -> Result:

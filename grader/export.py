@@ -33,12 +33,14 @@ def grade_rows(selected: list[str] | None = None, detail: bool = False) -> tuple
     """
     with open_gradebook() as gb:
         known = {a.name: a for a in gb.assignments}
-        order = [a for a in course_assignments() if a in known] + sorted(set(known) - set(course_assignments()))
+        course = course_assignments()
+        order = [a for a in course if a in known] + sorted(set(known) - set(course))
         names = list(selected or order)
         missing = [a for a in names if a not in known]
         if missing:
+            known_text = ", ".join(order) or "none yet (run build, then autograde)"
             raise SystemExit(f"not in the gradebook: {', '.join(missing)}; "
-                             f"graded assignments: {', '.join(order) or 'none yet (run autograde)'}")
+                             f"assignments in the gradebook: {known_text}")
 
         header = list(STUDENT_COLUMNS)
         cells: dict[str, list[str]] = {}

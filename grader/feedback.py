@@ -22,7 +22,9 @@ into an exception message gets nothing out of it, and ``render`` refuses to
 return a page in which a hidden-test line survives.
 
 Pages follow nbgrader's feedback layout, ``var/feedback/<student>/<assignment>/
-<assignment>.html``, so ``nbgrader release_feedback`` can hand them out.
+<assignment>.html``, with the submission's ``timestamp.txt`` and
+``submission_secret.txt`` copied along when it has them (a submission collected
+through nbgrader's exchange), which is what ``nbgrader release_feedback`` reads.
 """
 from __future__ import annotations
 
@@ -305,7 +307,8 @@ def render(s: Sheet, secrets: set[str] = frozenset()) -> str:
     rows = []
     for ex in s.exercises:
         rows.append(
-            f"<tr><td class='exercise'>{e(ex.name)}</td><td class='points'>{_num(ex.score)} / {_num(ex.max_score)}</td>"
+            f"<tr><td class='exercise'>{e(ex.name)}</td>"
+            f"<td class='points'>{_num(ex.score)} / {_num(ex.max_score)}</td>"
             f"<td class='{e(ex.status)}'>{e(STATUS_TEXT.get(ex.status, ex.status))}</td>"
             f"<td class='message'>{e(ex.message)}</td></tr>")
     total = f"{_num(s.score)} / {_num(s.max_score)} points"

@@ -38,16 +38,16 @@ from .results import CellResult, Result
 from .sandbox import (Limits, MemoryMonitor, check_bwrap, describe_exit, kernel_command,
                       kernel_uid, prepare_scratch, reap_user)
 
-# Per-process state of a grading worker: its slot (an index among the workers of
-# one run) and its private folder (gradebook snapshots, scratch folders).
-_WORKER = {"slot": None, "dir": None, "config": None}
+# Per-process state of a grading worker: its private folder (gradebook snapshot,
+# scratch folders) and the course configuration.
+_WORKER = {"dir": None, "config": None}
 _SNAPSHOT_MAX_AGE = 30.0  # seconds; a worker re-copies the gradebook when older
 
 
 def _slot() -> int:
-    if _WORKER["slot"] is None:
-        _WORKER["slot"] = os.getpid() % 4000
-    return _WORKER["slot"]
+    """This process's id: as root, its kernels run as user ``uid_base + pid``, unique
+    among the grading processes running at the same time, even of other runs."""
+    return os.getpid()
 
 
 def _workdir() -> Path:
@@ -78,7 +78,10 @@ def _gradebook_snapshot(assignment: str) -> str:
     src = var_dir() / "gradebook.db"
     if not src.is_file():
         raise RuntimeError(f"no gradebook at {src}: run `python -m grader build {assignment}` first")
-    dest = _workdir() / "private" / "gradebook.db"
+    import hashlib
+
+    key = hashlib.sha1(str(src.resolve()).encode()).hexdigest()[:12]
+    dest = _workdir() / "private" / f"gradebook-{key}.db"
     if not dest.is_file() or time.time() - dest.stat().st_mtime > _SNAPSHOT_MAX_AGE:
         tmp = dest.with_suffix(".tmp")
         with sqlite3.connect(src) as a, sqlite3.connect(tmp) as b:
@@ -93,8 +96,8 @@ def _guard_modules(assignment: str) -> tuple[list[str], dict[str, str]]:
                "torch.testing", "numpy", "numpy.testing", "d2l.torch", "dlcourse", "dlcourse.checks",
                f"dlcourse.checks.{chapter}"]
     aliases = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "np": "numpy",
-               "numpy": "numpy", "math": "math", "random": "random", "dlcourse": "dlcourse", "d2l": "d2l.torch",
-               chapter: f"dlcourse.checks.{chapter}"}
+               "numpy": "numpy", "math": "math", "random": "random", "dlcourse": "dlcourse",
+               "d2l": "d2l.torch", chapter: f"dlcourse.checks.{chapter}"}
     return modules, aliases
 
 
@@ -281,7 +284,8 @@ def _message(cell) -> tuple[str, str]:
     return "passed", ""
 
 
-def grade_one(assignment: str, student: str, submission: Path, *, limits: Limits | None = None) -> Result:
+def grade_one(assignment: str, student: str, submission: Path, *,
+              limits: Limits | None = None) -> Result:
     """Grade one submitted notebook in a sandbox; the shared gradebook is not touched.
 
     ``submission`` is the notebook file (or the folder holding ``<assignment>.ipynb``).
@@ -375,7 +379,8 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
     for i, why in sorted(ex.dead.items()):
         gid = nb.cells[i].metadata.get("nbgrader", {}).get("grade_id")
         where = f"cell {gid}" if gid else f"cell {i + 1}"
-        result.notes.append(f"{why} in {where}: that cell scores 0 and the notebook was run again without it")
+        result.notes.append(f"{why} in {where}: that cell scores 0 and the notebook was run "
+                            "again without it")
     if ex.not_run:
         result.notes.append(f"notebook timed out after {limits.notebook_timeout} s: "
                             f"{len(ex.not_run)} cell(s) were not run")
@@ -395,7 +400,8 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
         result.notes.append(f"the notebook wrote {ex.stderr_bytes / 2**20:.1f} MB to stderr "
                             "(only a test cell's own stderr costs points)")
     if ex.truncated:
-        result.notes.append(f"output of {len(ex.truncated)} cell(s) truncated at {limits.output_mb:g} MB")
+        result.notes.append(f"output of {len(ex.truncated)} cell(s) truncated at "
+                            f"{limits.output_mb:g} MB")
     if ex.restored:
         shown = ", ".join(sorted(ex.restored)[:8]) + (" ..." if len(ex.restored) > 8 else "")
         result.notes.append(f"the notebook patched what the tests rely on ({shown}): "
@@ -468,7 +474,7 @@ def merge(result: Result) -> None:
 
     from sqlalchemy.exc import SAWarning
 
-    warnings.simplefilter("ignore", SAWarning)  # nbgrader's own, harmless (plain autograde shows them too)
+    warnings.simplefilter("ignore", SAWarning)  # nbgrader's own; plain autograde shows them too
     a, s = result.assignment, result.student
     db_url = f"sqlite:///{var_dir() / 'gradebook.db'}"
     dest_dir = autograded_file(a, s).parent
@@ -506,9 +512,8 @@ def merge(result: Result) -> None:
 
 # --- the local parallel runner -------------------------------------------------
 
-def _init_worker(slots, env: dict) -> None:
+def _init_worker(env: dict) -> None:
     os.environ.update(env)
-    _WORKER["slot"] = slots.get()
     import nbgrader.preprocessors  # noqa: F401  (import once per worker, not per notebook)
     import nbclient  # noqa: F401
 
@@ -550,13 +555,10 @@ def autograde_submissions(assignments: list[str], students: list[str] | None = N
     if not limits.threads:
         limits = Limits(**{**limits.as_dict(), "threads": max(1, (os.cpu_count() or 1) // workers)})
     ctx = mp.get_context("spawn")
-    slots = ctx.Queue()
-    for i in range(workers):
-        slots.put(i)
     env = {"DLCOURSE_VAR": str(var_dir()), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     results, failed = [], 0
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(slots, env)) as pool:
+                             initargs=(env,)) as pool:
         futures = {pool.submit(_work, a, s, sub, limits): (a, s) for a, s, sub in jobs}
         with tqdm(total=len(jobs), desc=f"autograding ({workers} workers)", unit="notebook",
                  disable=not progress) as pbar:

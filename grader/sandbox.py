@@ -12,8 +12,10 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
 
 * **Files.** The kernel sees a fresh root: ``/usr`` (and the ``/lib``, ``/bin``
   links into it), a few files of ``/etc`` (dynamic linker, fonts), the Python
-  environment (the virtual environment and the ``dlcourse`` package), the
-  dataset (``data/`` and ``/usr/share/datasets``), all read-only; its own
+  environment (the virtual environment; the grader's own ``dlcourse`` package
+  at ``/opt/dlcourse``, first on ``PYTHONPATH``), the dataset (``data/``,
+  ``/usr/share/datasets`` and the folder the grader found it in, as
+  ``$FASHION_MNIST_DIR``), all read-only; its own
   scratch folder, read-write, holding a copy of its own submission folder; a
   private, empty ``/tmp``; a minimal ``/dev`` and its own ``/proc``. It
   cannot see ``solutions/``, ``var/`` (the gradebook, other submissions,
@@ -29,8 +31,8 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
   CPU seconds (``cpu_seconds``), number of processes and threads (``nproc``:
   fork bombs stop there), size of any file written (``file_mb``), no core
   dumps. ``RLIMIT_NPROC`` is counted per user: when the grader runs as root
-  the kernel runs as an unprivileged user of its own (``uid_base`` + worker
-  slot), so that one sandbox's fork bomb cannot starve another's threads;
+  the kernel runs as an unprivileged user of its own (``uid_base`` + the
+  grading process's pid), so that one sandbox's fork bomb cannot starve another's threads;
   run as an ordinary user, the limit counts all of that user's processes.
 * **Time**: ``cell_timeout`` seconds per cell (the kernel is interrupted and
   the next cell runs) and ``notebook_timeout`` seconds per notebook (the
@@ -73,7 +75,7 @@ class Limits:
     cell_timeout: int = 180        # seconds per cell
     notebook_timeout: int = 600    # seconds per notebook, all cells together
     threads: int = 0               # torch/OpenMP threads in the kernel (0: cores / workers)
-    uid_base: int = 61000          # when run as root: kernels run as uid_base + worker slot
+    uid_base: int = 3_000_000_000  # as root: kernels run as uid_base + worker pid (unused uids)
     sandbox: bool = True           # False only with --no-sandbox (trusted submissions)
 
     @classmethod
@@ -144,22 +146,41 @@ def _root_binds() -> list[str]:
     return args
 
 
-def _environment_paths() -> list[Path]:
-    """The Python environment the kernel needs, read-only: venv, base Python, dlcourse, data."""
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+HELPERS_MOUNT = Path("/opt/dlcourse")  # where the kernel finds the grader's own dlcourse
+
+
+def _helpers_dir() -> Path | None:
+    """The ``dlcourse`` package the grader itself imports (an editable install or a copy of
+    the course may point elsewhere than the environment's, so the kernel gets this one)."""
     try:
         import dlcourse
-
-        paths.add(Path(dlcourse.__file__).resolve().parent)
     except ImportError:
-        pass
-    paths.add(ROOT / "data")
-    if os.environ.get("FASHION_MNIST_DIR"):
-        paths.add(Path(os.environ["FASHION_MNIST_DIR"]))
+        return None
+    return Path(dlcourse.__file__).resolve().parent
+
+
+def dataset_dir() -> Path | None:
+    """The Fashion-MNIST folder the grader finds (no download), shown to the kernel as
+    ``$FASHION_MNIST_DIR``: the kernel's working folder is its scratch folder, so it would
+    not find the course's ``data/`` by itself, and it has no network to fetch it."""
+    try:
+        from dlcourse.data import DatasetError, find_fashion_mnist
+    except ImportError:
+        return None
+    try:
+        return find_fashion_mnist(download=False).resolve()
+    except DatasetError:
+        return None
+
+
+def _environment_paths(data: Path | None) -> list[Path]:
+    """The Python environment the kernel needs, read-only: venv, base Python, the data."""
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), ROOT / "data"}
+    if data is not None:
+        paths.add(data)
     out = []
     for p in sorted(paths):
-        if p.exists() and not any(str(p).startswith(s) for s in ("/usr/", "/usr")) \
-                and p != Path("/"):
+        if p.exists() and not str(p).startswith("/usr") and p != Path("/"):
             out.append(p)
     return out
 
@@ -176,19 +197,27 @@ def kernel_command(kernel_argv: list[str], scratch: Path, limits: Limits, slot: 
         env.update(OMP_NUM_THREADS=str(limits.threads), MKL_NUM_THREADS=str(limits.threads))
     if not limits.sandbox:
         return list(kernel_argv)
+    data, helpers = dataset_dir(), _helpers_dir()
+    if data is not None:
+        env["FASHION_MNIST_DIR"] = str(data)
+    if helpers is not None:
+        env["PYTHONPATH"] = str(HELPERS_MOUNT)
     gpus = gpu_devices()
     mem = f"--data={limits.memory_mb << 20}" if gpus else f"--as={limits.memory_mb << 20}"
     limit = ["prlimit", mem, f"--cpu={limits.cpu_seconds}", f"--nproc={limits.nproc}",
              f"--fsize={limits.file_mb << 20}", "--core=0", "--"]
     cmd = [BWRAP, *_root_binds(), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     made: set[Path] = {Path("/"), Path("/tmp")}
-    for p in [*_environment_paths(), scratch]:
-        for parent in reversed(p.parents):  # traversable even where the host's is not (/root)
+    mounts = [(p, p) for p in _environment_paths(data)]
+    if helpers is not None:
+        mounts.append((helpers, HELPERS_MOUNT / "dlcourse"))
+    for src, dest in [*mounts, (scratch, scratch)]:
+        for parent in reversed(dest.parents):  # traversable even where the host's is not (/root)
             if parent not in made:
                 made.add(parent)
                 cmd += ["--perms", "0755", "--dir", str(parent)]
-        if p != scratch:
-            cmd += ["--ro-bind", str(p), str(p)]
+        if dest != scratch:
+            cmd += ["--ro-bind", str(src), str(dest)]
     for d in gpus:
         cmd += ["--dev-bind", d, d]
     cmd += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch),

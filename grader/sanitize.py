@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -54,6 +55,16 @@ def _source(cell) -> str:
 
 def _norm(src: str) -> str:
     return "\n".join(line.rstrip() for line in src.strip().splitlines())
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*(\n|\Z)",
+                     re.S | re.M)
+
+
+def _public(src: str) -> str:
+    """A test cell's source without its hidden-test blocks (which a release never has,
+    so the instructor's own solution notebook does not count as an edited one)."""
+    return _HIDDEN.sub("", src)
 
 
 def _nbg(cell) -> dict:
@@ -172,7 +183,7 @@ def _repair(cells: list, release: list, assignment: str, notes: list[str]) -> li
         for key in ("editable", "deletable"):
             if key in ref.metadata:
                 cell.metadata[key] = ref.metadata[key]
-        if _nbg(ref).get("locked") and _norm(_source(cell)) != _norm(_source(ref)):
+        if _nbg(ref).get("locked") and _norm(_public(_source(cell))) != _norm(_source(ref)):
             notes.append(f"test cell {gid} was edited: the original was restored before grading")
 
     # 4. Release order, missing cells put back.
@@ -239,7 +250,7 @@ def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
         if gid in found or not _nbg(ref).get("locked"):
             continue
         for i, cell in enumerate(cells):
-            if i not in taken and _norm(_source(cell)) == _norm(_source(ref)):
+            if i not in taken and _norm(_public(_source(cell))) == _norm(_source(ref)):
                 found[gid], _ = i, taken.add(i)
                 break
     # Solution cells: the most similar unclaimed code cell before their test cell.

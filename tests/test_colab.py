@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -35,7 +34,9 @@ CHAPTER = "01-linear-regression"
 
 
 def student(chapter: str) -> nbformat.NotebookNode:
-    return nbformat.read(ROOT / "notebooks" / chapter / f"{chapter}.ipynb", as_version=4)
+    path = ROOT / "notebooks" / chapter / f"{chapter}.ipynb"
+    assert path.is_file(), f"{path.relative_to(ROOT)} is missing: run `make build`"
+    return nbformat.read(path, as_version=4)
 
 
 def setup_cell(nb) -> str:
@@ -68,6 +69,20 @@ def test_student_notebook_has_the_badge_and_the_bootstrap(chapter):
     assert f"git+{conf['repository']}@{conf['branch']}" in first_code.source
     assert "dlcourse.try_gpu()" in first_code.source and "describe_device" in first_code.source
     assert sum(BOOTSTRAP_MARK in c.source for c in nb.cells) == 1
+
+
+def test_header_is_idempotent_and_adds_a_missing_setup_cell():
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from grader.header import add_header
+    conf = settings(ROOT)
+    nb = new_notebook(cells=[new_markdown_cell("# Title"), new_code_cell("x = 1")])
+    once = add_header(nbformat.from_dict(nb), "https://colab.example/nb", **conf)
+    twice = add_header(nbformat.from_dict(once), "https://colab.example/nb", **conf)
+    assert once == twice
+    assert [c.cell_type for c in once.cells] == ["markdown", "markdown", "code", "code"]
+    assert once.cells[2].metadata["tags"] == ["setup"] and "dlcourse.try_gpu()" in once.cells[2].source
+    assert once.cells[3].source == "x = 1"
 
 
 def test_bootstrap_does_nothing_where_the_helpers_are_installed(tmp_path):

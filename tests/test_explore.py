@@ -126,3 +126,16 @@ def test_headless_execution_leaves_one_widget_output(tmp_path):
         out = cell.outputs[0]
         assert out.output_type == "execute_result"
         assert "application/vnd.jupyter.widget-view+json" in out.data
+
+
+def test_colab_widget_manager_is_switched_on(monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    colab = types.ModuleType("google.colab")
+    colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append(1))
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    explorer(toy, slope=(1, 5))
+    assert calls == [1], "in Colab, ipywidgets 8 needs output.enable_custom_widget_manager()"

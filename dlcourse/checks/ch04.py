@@ -176,7 +176,8 @@ def check_resume_training(resume_training):
         train_with_metrics(net_b, train_iter, test_iter, loss, 1, opt_b, device=cpu,
                            checkpoint_path=path, animate=False)
         net_c, opt_c = fresh(99)          # a new process: different weights, empty optimizer
-        table = resume_training(path, net_c, opt_c, train_iter, test_iter, loss, 3, device=cpu)
+        table = resume_training(path, net_c, opt_c, train_iter, test_iter, loss, 3, device=cpu,
+                                animate=False)
         assert len(table) == 3, \
             f"after resuming to total_epochs=3 the table should have 3 rows (1 saved + 2 new), got {len(table)}"
         assert list(table["epoch"]) == [1, 2, 3], f"the epochs should be [1, 2, 3], got {list(table['epoch'])}"

@@ -19,7 +19,8 @@ def run(args):
     for a in args.assignments or assignments():
         pages = write_feedback(a, args.student)
         total += len(pages)
-        print(f"{a}: {len(pages)} feedback page(s)")
+        if pages or args.assignments:
+            print(f"{a}: {len(pages)} feedback page(s)")
     if total:
         print(f"pages are in {var_dir() / 'feedback'}")
     else:

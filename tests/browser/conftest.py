@@ -135,7 +135,8 @@ def lab(tmp_path_factory) -> Lab:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    shutil.copy2(log, ARTIFACTS / "jupyterlab.log") if ARTIFACTS.is_dir() else None
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(log, ARTIFACTS / "jupyterlab.log")
 
 
 @pytest.fixture(scope="module")

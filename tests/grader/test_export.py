@@ -43,7 +43,7 @@ def test_nbgrader_export_still_works_and_agrees(class_var, tmp_path):
 
 
 def test_unknown_assignment_says_what_is_graded(class_var):
-    with pytest.raises(SystemExit, match=f"graded assignments: {CHAPTER}"):
+    with pytest.raises(SystemExit, match=f"assignments in the gradebook: {CHAPTER}"):
         grade_rows(["99-nothing"])
 
 

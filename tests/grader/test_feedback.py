@@ -44,7 +44,8 @@ def test_partial_submission_explains_each_exercise(pages, class_var):
 
 
 def test_no_hidden_test_line_on_any_page(pages, graded_class):
-    secrets = {line for line in hidden_lines_all() if len(line) >= MIN_SECRET_LINE}
+    markers = {"### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"}
+    secrets = {line for line in hidden_lines_all() if len(line) >= MIN_SECRET_LINE} | markers
     assert len(secrets) > 30
     assert secrets >= hidden_test_lines(CHAPTER)
     for student, page in pages.items():
@@ -103,3 +104,12 @@ def test_without_results_the_notebook_outputs_are_used(graded_class, tmp_path, m
     for page in pages.values():
         text = html.unescape(page.read_text())
         assert not [line for line in secrets if line in text]
+
+
+def test_a_grader_error_shows_no_traceback_to_the_student():
+    s = Sheet(CHAPTER, "bob", "error", 0, 10, [Exercise("ex1-synthetic-data-tests", 0, 2, "missing")],
+              notes=["grader error: DeadKernelError: Kernel died",
+                     'Traceback (most recent call last):\n  File "/srv/grader/grading.py", line 1'])
+    page = render(s)
+    assert "grader hit a problem" in page
+    assert "Traceback" not in page and "/srv/grader" not in page

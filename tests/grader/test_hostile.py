@@ -131,9 +131,11 @@ def test_case(batch, case):
 
 
 def _output(batch, case) -> str:
-    nb = json.loads(Path(batch["results"][case].autograded_path).read_text())
-    return "".join(o.get("text", "") for c in nb["cells"] for o in c.get("outputs", [])
-                   if c["cell_type"] == "code")
+    import nbformat
+
+    nb = nbformat.read(batch["results"][case].autograded_path, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs)
 
 
 def test_hidden_tests_solutions_and_gradebook_are_out_of_reach(batch):
