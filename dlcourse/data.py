@@ -11,6 +11,9 @@ Where the files are looked for, in this order:
 2. the folder named by the environment variable ``FASHION_MNIST_DIR``;
 3. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``);
 4. a download into ``data/fashion-mnist`` (only after the three above fail).
+
+Gzipped files found in 2-4 are kept uncompressed in ``data/fashion-mnist`` once
+verified (when ``data/`` exists), so later reads skip the decompression.
 """
 from __future__ import annotations
 
@@ -194,17 +197,22 @@ def _check(spec: IdxFile, raw: bytes, path: Path) -> None:
         raise DatasetError(f"{path}: SHA-256 checksum mismatch; the file is corrupt. {fix}")
 
 
-def _load_raw(path: Path) -> bytes:
-    """The uncompressed bytes of one file, ``.gz`` or not."""
+def _load_raw(path: Path) -> bytearray:
+    """The uncompressed bytes of one file, ``.gz`` or not (a mutable buffer, so that
+    the tensor can share it instead of copying 47 MB)."""
     try:
-        data = path.read_bytes()
-        return gzip.decompress(data) if path.suffix == ".gz" else data
+        if path.suffix == ".gz":
+            return bytearray(gzip.decompress(path.read_bytes()))
+        with open(path, "rb") as f:
+            buf = bytearray(os.fstat(f.fileno()).st_size)
+            f.readinto(buf)
+            return buf
     except (OSError, EOFError, gzip.BadGzipFile) as err:
         raise DatasetError(f"{path}: cannot be read or decompressed ({err}). "
                            "Delete it and fetch it again.") from err
 
 
-def _parse_idx(raw: bytes, path: Path, expected_shape: tuple[int, ...] | None) -> torch.Tensor:
+def _parse_idx(raw: bytes | bytearray, path: Path, expected_shape: tuple[int, ...] | None) -> torch.Tensor:
     if len(raw) < 4:
         raise DatasetError(f"{path}: too short to be an IDX file ({len(raw)} bytes).")
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
@@ -221,14 +229,19 @@ def _parse_idx(raw: bytes, path: Path, expected_shape: tuple[int, ...] | None) -
     if body != math.prod(shape):
         raise DatasetError(f"{path}: {body} data bytes for shape {shape} "
                            f"(expected {math.prod(shape)}); the file is truncated or corrupt.")
-    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(shape)
+    buf = raw if isinstance(raw, bytearray) else bytearray(raw)
+    return torch.frombuffer(buf, dtype=torch.uint8, offset=header).reshape(shape)
 
 
 def read_fashion_mnist(folder: str | Path | None = None, verify: bool = True
                        ) -> dict[str, torch.Tensor]:
     """Read the four files into uint8 tensors: images (N, 28, 28), labels (N,).
 
-    ``verify`` checks sizes and SHA-256 sums of the uncompressed bytes.
+    ``verify`` checks sizes and SHA-256 sums of the uncompressed bytes. Gzipped
+    files, once verified, are also kept uncompressed in the course's
+    ``data/fashion-mnist`` when that folder (or ``data/``) already exists and is
+    writable: decompressing costs most of the time of a read, and the search
+    order finds that copy first next time.
     """
     folder = Path(folder) if folder is not None else find_fashion_mnist()
     return _read_cached(folder.resolve(), verify)
@@ -236,12 +249,36 @@ def read_fashion_mnist(folder: str | Path | None = None, verify: bool = True
 
 @lru_cache(maxsize=4)
 def _read_cached(folder: Path, verify: bool) -> dict[str, torch.Tensor]:
-    return read_idx_files(folder, FILES, verify)
+    return read_idx_files(folder, FILES, verify, cache=_plain_cache_dir() if verify else None)
 
 
-def read_idx_files(folder: Path, specs: dict[str, IdxFile], verify: bool = True
-                   ) -> dict[str, torch.Tensor]:
-    """Read a set of IDX files described by ``specs`` (name, shape, SHA-256) from ``folder``."""
+def _plain_cache_dir() -> Path | None:
+    """The course's ``data/fashion-mnist`` (here or above) if ``data/`` exists; never created."""
+    for folder in _cache_dirs():
+        if folder.parent.is_dir():
+            return folder
+    return None
+
+
+def _keep_plain(cache: Path, name: str, raw: bytes) -> None:
+    """Write verified, uncompressed bytes into the cache (atomically); skip quietly when
+    it cannot be written (a read-only checkout, a sandbox, a full disk)."""
+    partial = cache / f"{name}.part"
+    try:
+        cache.mkdir(exist_ok=True)
+        partial.write_bytes(raw)
+        partial.replace(cache / name)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def read_idx_files(folder: Path, specs: dict[str, IdxFile], verify: bool = True,
+                   cache: Path | None = None) -> dict[str, torch.Tensor]:
+    """Read a set of IDX files described by ``specs`` (name, shape, SHA-256) from ``folder``.
+
+    With ``cache``, each gzipped file is also written there uncompressed, after it
+    has been verified (so ``cache`` never holds a file that failed its checks).
+    """
     out = {}
     for key, spec in specs.items():
         path = _locate(folder, spec.name)
@@ -251,6 +288,8 @@ def read_idx_files(folder: Path, specs: dict[str, IdxFile], verify: bool = True
         if verify:
             _check(spec, raw, path)
         out[key] = _parse_idx(raw, path, spec.shape)
+        if cache is not None and verify and path.suffix == ".gz" and not (cache / spec.name).is_file():
+            _keep_plain(cache, spec.name, raw)
     return out
 
 

@@ -114,6 +114,34 @@ def test_missing_file_is_named(tmp_path):
         read_idx_files(tmp_path, specs)
 
 
+def test_gzipped_files_are_kept_uncompressed_once_verified(tmp_path):
+    source, cache = tmp_path / "debian", tmp_path / "data" / "fashion-mnist"
+    specs = small_set(source, gz=True)
+    cache.parent.mkdir()  # the course's data/ exists; its fashion-mnist/ is made on demand
+    first = read_idx_files(source, specs, cache=cache)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(s.name for s in specs.values())
+    again = read_idx_files(cache, specs)  # the plain copies pass the same checks
+    assert all(torch.equal(first[k], again[k]) for k in specs)
+
+
+def test_a_file_that_fails_its_check_is_not_cached(tmp_path):
+    source, cache = tmp_path / "debian", tmp_path / "data" / "fashion-mnist"
+    specs = small_set(source, gz=True)
+    bad = specs["test_labels"]
+    specs["test_labels"] = IdxFile(bad.name, bad.shape, "0" * 64)
+    cache.parent.mkdir()
+    with pytest.raises(DatasetError, match="checksum"):
+        read_idx_files(source, specs, cache=cache)
+    assert not (cache / bad.name).exists()
+    assert not list(cache.glob("*.part"))
+
+
+def test_the_cache_folder_is_never_created_where_there_is_no_data_folder(nowhere):
+    assert data._plain_cache_dir() is None
+    (nowhere / "data").mkdir()
+    assert data._plain_cache_dir() == nowhere / "data" / "fashion-mnist"
+
+
 # --------------------------------------------------------------------------- where to look
 
 def test_no_data_and_no_network_names_every_way(nowhere):
