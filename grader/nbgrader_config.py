@@ -34,6 +34,12 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # the repository URL is [tool.dlcourse] in pyproject.toml).
 c.GenerateAssignment.preprocessors.append("grader.header.ColabHeader")
 
+# nbgrader's exchange (`python -m grader release` / `collect --exchange`, and the
+# students' fetch_assignment / submit / fetch_feedback): a folder everyone can write,
+# nbgrader's default /usr/local/share/nbgrader/exchange. DLCOURSE_EXCHANGE moves it.
+if os.environ.get("DLCOURSE_EXCHANGE"):
+    c.Exchange.root = os.environ["DLCOURSE_EXCHANGE"]
+
 # Student stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
