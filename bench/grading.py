@@ -1,8 +1,9 @@
 """Row 4: autograding throughput, this grader against plain ``nbgrader autograde``.
 
 N synthetic submissions of chapter 1 (a mix: the solution, the untouched release,
-one exercise wrong, half the exercises solved) are graded three ways, each in a
-fresh private var/ (own gradebook):
+one exercise wrong, half the exercises solved), and one student's full submission of
+all eight chapters (the solution notebooks), are graded three ways, each in a fresh
+private var/ (own gradebook):
 
 * plain serial ``nbgrader autograde`` (one process for the whole class, no sandbox);
 * this grader (``grader.grading.autograde_submissions``), 1 worker;
@@ -69,16 +70,19 @@ def _mix(n: int) -> list[tuple[str, str]]:
     return out
 
 
+ALL = "[0-9][0-9]-*"  # every chapter, as nbgrader's assignment glob
+
+
 @contextmanager
-def _var():
-    """A fresh var/ with the assignment in its gradebook; DLCOURSE_VAR points at it."""
+def _var(assignment: str = A):
+    """A fresh var/ with the assignment(s) in its gradebook; DLCOURSE_VAR points at it."""
     from grader.course import nbgrader
 
     old = os.environ.get("DLCOURSE_VAR")
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     os.environ["DLCOURSE_VAR"] = str(tmp / "var")
     try:
-        nbgrader("generate_assignment", A, "--force",
+        nbgrader("generate_assignment", assignment, "--force",
                  f"--CourseDirectory.release_directory={tmp / 'release'}")
         yield tmp / "var"
     finally:
@@ -159,6 +163,32 @@ def time_grader(mix, notebooks, workers: int) -> dict:
             "errors": sum(r.status != "graded" for r in results)}
 
 
+def time_full_course(workers: int | None) -> dict:
+    """One student's full submission of every chapter (the solution notebooks): plain
+    serial ``nbgrader autograde`` over all assignments (``workers=None``) or this grader."""
+    from grader.course import assignments, nbgrader, solution_path
+    from grader.gradebook import scores
+    from grader.grading import autograde_submissions
+
+    chapters = assignments()
+    with _var(ALL) as var:
+        for a in chapters:
+            d = var / "submitted" / "full" / a
+            d.mkdir(parents=True)
+            shutil.copy(solution_path(a), d / f"{a}.ipynb")
+        mem = _WorkerMemory()
+        t0 = time.perf_counter()
+        if workers is None:
+            nbgrader("autograde", ALL, "--force")
+        else:
+            autograde_submissions(chapters, ["full"], workers, progress=False)
+        seconds = time.perf_counter() - t0
+        peak = mem.stop()
+        got = [scores(a, "full") for a in chapters]
+    return {"seconds": seconds, "worker_mb": peak, "chapters": len(chapters),
+            "score": sum(g[0] for g in got), "max_score": sum(g[1] for g in got)}
+
+
 def time_execution(notebooks) -> dict[str, float]:
     """Seconds to execute each variant with nbclient alone (kernel start included)."""
     import nbformat
@@ -185,6 +215,13 @@ def measure(n: int = 40, repeats: int = 1, log=print) -> dict:
         runs["w1"].append(time_grader(mix, notebooks, 1))
         log(f"[grading bench] run {r + 1}/{repeats}: this grader, 2 workers")
         runs["w2"].append(time_grader(mix, notebooks, 2))
+    full = {"plain": [], "w1": [], "w2": []}
+    for r in range(repeats):
+        for key, workers in (("plain", None), ("w1", 1), ("w2", 2)):
+            log(f"[grading bench] run {r + 1}/{repeats}: one full submission of every chapter, "
+                + ("plain serial nbgrader autograde" if workers is None else
+                   f"this grader, {workers} worker{'s' if workers > 1 else ''}"))
+            full[key].append(time_full_course(workers))
     log("[grading bench] executing each variant with nbclient alone")
     execution = time_execution(notebooks)
     exec_per_nb = statistics.mean(execution[v] for _, v in mix)
@@ -199,6 +236,9 @@ def measure(n: int = 40, repeats: int = 1, log=print) -> dict:
         "worker_mb": statistics.median(x["worker_mb"] for x in runs["w2"]),
         "kernel_mb": statistics.median(x["kernel_mb"] for x in runs["w2"]),
         "scores_agree": len({x["total_score"] for v in runs.values() for x in v}) == 1,
+        "full_course": {k: statistics.median(x["seconds"] for x in v) for k, v in full.items()},
+        "full_course_runs": full,
+        "full_course_scores": sorted({(x["score"], x["max_score"]) for v in full.values() for x in v}),
     }
 
 
@@ -218,11 +258,26 @@ def _rows(m: dict) -> list[dict]:
          "notes": (f"overhead above executing the notebook ({m['execution_per_notebook']:.1f} s): "
                    f"{m['overhead_per_notebook']:+.1f} s per notebook (plain nbgrader: "
                    f"{m['plain_overhead_per_notebook']:+.1f} s)")},
+        _full_course_row(m),
         {"row": "4", "what": "autograde, peak memory", "course":
          f"{m['worker_mb']:.0f} MB per worker process, {m['kernel_mb']:.0f} MB per sandboxed kernel",
          "reference": "", "result": "", "goal": "", "status": "n/a",
          "notes": "VmHWM of the worker processes; the kernel's resident set (median of notebooks)"},
     ]
+
+
+def _full_course_row(m: dict) -> dict:
+    f, scores = m["full_course"], m["full_course_scores"]
+    ok = len(scores) == 1 and scores[0][0] == scores[0][1]
+    said = (f"{scores[0][0]:g} / {scores[0][1]:g} points on every side" if len(scores) == 1
+            else f"SCORES DIFFER: {scores}")
+    return {"row": "4", "what": "autograde one full submission of all 8 chapters, 2 workers "
+                                "vs plain serial nbgrader",
+            "course": f"{f['w2']:.0f} s (1 worker: {f['w1']:.0f} s)",
+            "reference": f"{f['plain']:.0f} s",
+            "result": f"{f['plain'] / f['w2']:.2f}x faster (1 worker: {f['plain'] / f['w1']:.2f}x)",
+            "goal": "report", "status": "n/a" if ok else "**not met**",
+            "notes": f"the solution notebooks as one student's submissions; {said}"}
 
 
 def rows(n: int | None = None, repeats: int | None = None) -> list[dict]:
