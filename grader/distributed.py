@@ -139,7 +139,8 @@ def grade_on_cluster(scheduler, jobs: Iterable[Job], limits=None, *,
     ``jobs``: (assignment, student, submitted notebook or its folder) triples.
     ``limits``: :class:`grader.sandbox.Limits` (default: the course configuration;
     ``threads=0`` shares each machine's cores among its workers).
-    ``merge``: what records a result (default :func:`grader.grading.merge`).
+    ``merge``: what records a result (default :func:`grader.grading.merge`); a merge
+    that fails is recorded on its result (``merge_error``) and the others go on.
     ``retries``: how often a task is run again when its worker is lost.
     ``on_result``: called after each merge (a progress bar).
     Returns the results in the order of ``jobs``.
@@ -147,6 +148,7 @@ def grade_on_cluster(scheduler, jobs: Iterable[Job], limits=None, *,
     from distributed import as_completed
 
     from .grading import merge as merge_into_gradebook
+    from .grading import merge_safely
     from .sandbox import Limits
 
     merge = merge or merge_into_gradebook
@@ -175,7 +177,7 @@ def grade_on_cluster(scheduler, jobs: Iterable[Job], limits=None, *,
                 result = fut.result()
             except Exception as exc:  # recorded as an "error" result; the others go on
                 result = _failed(assignment, student, exc)
-            merge(result)
+            merge_safely(result, merge)
             results[i] = result
             if on_result:
                 on_result(result)

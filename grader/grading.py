@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -35,13 +36,18 @@ from pathlib import Path
 
 from .course import CONFIG, ROOT, var_dir
 from .results import CellResult, Result
-from .sandbox import (Limits, MemoryMonitor, check_bwrap, describe_exit, kernel_command,
-                      kernel_uid, prepare_scratch, reap_user)
+from .sandbox import (KernelCgroup, Limits, MemoryMonitor, check_bwrap, describe_exit,
+                      kernel_command, kernel_uid, prepare_scratch, reap_user)
 
 # Per-process state of a grading worker: its private folder (gradebook snapshot,
 # scratch folders) and the course configuration.
 _WORKER = {"dir": None, "config": None}
 _SNAPSHOT_MAX_AGE = 30.0  # seconds; a worker re-copies the gradebook when older
+GUARD_TIMEOUT = 60.0      # seconds the kernel has to run the integrity guard
+ANSWER_TIMEOUT = 10.0     # seconds an interrupted kernel has to answer again
+STUCK = "the cell ran past its time limit and ignored the interrupt, so the kernel was stopped"
+INTERFERED = ("the cell replaced or bypassed the grader's integrity guard (which puts back "
+              "what the tests rely on), so the kernel was stopped")
 
 
 def _slot() -> int:
@@ -101,22 +107,35 @@ def _guard_modules(assignment: str) -> tuple[list[str], dict[str, str]]:
     return modules, aliases
 
 
-def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignment: str):
+def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignment: str,
+                   cgroup: KernelCgroup | None = None):
     """nbgrader's Execute preprocessor with the kernel in the sandbox (see grader.sandbox)."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
     from nbclient.util import run_sync
-    from nbformat.v4 import new_code_cell, new_output
+    from nbformat.v4 import new_output
     from nbgrader import utils
     from nbgrader.preprocessors import Execute
 
-    from .sanitize import GUARD_INSTALL, GUARD_RESTORE
+    from .sanitize import guard_install_expression, guard_report, guard_restore_expression
 
     uid = kernel_uid(limits, slot)
 
+    def clean_up():
+        """Kill what is left of a dead kernel (a fork bomb's children) before the next one."""
+        if uid is not None:
+            reap_user(uid)
+        if cgroup is not None:
+            for pid in cgroup.pids():
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+
     class SandboxKernelManager(AsyncKernelManager):
         def format_kernel_cmd(self, extra_arguments=None):
-            return kernel_command(super().format_kernel_cmd(extra_arguments), scratch, limits, slot)
+            return kernel_command(super().format_kernel_cmd(extra_arguments), scratch, limits, slot,
+                                  cgroup=cgroup)
 
         def write_connection_file(self, **kwargs):
             super().write_connection_file(**kwargs)
@@ -145,8 +164,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
 
         def _get_timeout(self, cell):
             left = self.deadline - time.monotonic()
-            budget = max(limits.cell_timeout, 120) if self.hidden_run else limits.cell_timeout
-            return max(1, int(min(budget, left) + 0.999))
+            return max(1, int(min(limits.cell_timeout, left) + 0.999))
 
         def output(self, outs, msg, display_id, cell_index):
             size = len(json.dumps(msg.get("content", {}), default=str))
@@ -173,32 +191,73 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             self.current = index
             if not self.guard_installed:
                 self.guard_installed = True
-                self._run_hidden(GUARD_INSTALL.replace("__MODULES__", repr(modules))
-                                 .replace("__ALIASES__", repr(aliases)), index)
+                self.guard_name = "_" + secrets.token_hex(8)
+                self.guard_key = secrets.token_hex(16)
+                self.evaluate(guard_install_expression(self.guard_name, self.guard_key, modules,
+                                                       aliases))
             if utils.is_grade(cell):
-                self._guard(cell, index)
+                self._guard(index)
             t0 = time.monotonic()
             cell, resources = super().preprocess_cell(cell, resources, index)
             self.seconds[index] = time.monotonic() - t0
+            if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError"
+                   for o in cell.outputs) and not self.answers():
+                # The interrupt was ignored (``except KeyboardInterrupt: pass`` in a loop):
+                # every later cell would time out too. Stop the kernel, as if it had died.
+                self._stop(STUCK)
+            if self._check(full=False) is None:
+                # This cell broke the guard: no later test could be trusted. Run the
+                # notebook again without it, as after a cell that killed the kernel.
+                self._stop(INTERFERED)
             return cell, resources
 
-        def _run_hidden(self, source, index):
-            probe = new_code_cell(source)
-            self.hidden_run = True
-            try:
-                self.execute_cell(probe, index, store_history=False)
-            finally:
-                self.hidden_run = False
-            return "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
+        def _stop(self, why):
+            self.stop_reason = why
+            self.kernel_process.kill()
+            raise DeadKernelError(why)
 
-        def _guard(self, cell, index):
-            token = secrets.token_hex(8)
-            text = self._run_hidden(GUARD_RESTORE.replace("__TOKEN__", token), index)
-            if token not in text:
+        async def _async_request(self, msg_id, timeout):
+            """The kernel's reply to the shell request ``msg_id``, or None after ``timeout`` s."""
+            import queue
+
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await self.kc.get_shell_msg(timeout=left)
+                except queue.Empty:
+                    return None
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg
+            return None
+
+        async def _async_answers(self):
+            return await self._async_request(self.kc.kernel_info(), ANSWER_TIMEOUT) is not None
+
+        answers = run_sync(_async_answers)
+
+        async def _async_evaluate(self, expression):
+            msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False,
+                                     user_expressions={"guard": expression})
+            reply = await self._async_request(msg_id, GUARD_TIMEOUT)
+            return (reply or {}).get("content", {}).get("user_expressions", {}).get("guard")
+
+        evaluate = run_sync(_async_evaluate)
+
+        def _check(self, full):
+            """Have the kernel run the integrity guard (``full``: restore, then check; else
+            only check it is in place). What it restored, or None when its report is
+            missing or forged, or says the guard was replaced or bypassed."""
+            nonce = secrets.token_hex(8)
+            reply = self.evaluate(guard_restore_expression(self.guard_name, nonce, full))
+            return guard_report(reply, self.guard_key, nonce) if reply else None
+
+        def _guard(self, index):
+            """Restore before test cell ``index``; what was restored is noted; a failed
+            check (see _check) makes the test cell score 0."""
+            changed = self._check(full=True)
+            if changed is None:
                 self.tampered.add(index)
-                return
-            changed = json.loads(text.split(token, 1)[1].splitlines()[0])
-            if changed:
+            else:
                 self.restored.update(changed)
 
         def preprocess(self, nb, resources=None, km=None):
@@ -224,7 +283,8 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
                                 code = self.kernel_process.wait(timeout=5)
                             except Exception:
                                 code = None
-                        why = describe_exit(code)
+                        why = self.stop_reason or describe_exit(code)
+                        clean_up()
                         if self.current is None or self.current in self.dead:
                             raise
                         self.dead[self.current] = why
@@ -253,8 +313,8 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             return out, resources
 
         def _reset_run_state(self):
-            self.current, self.kernel_process, self.hidden_run = None, None, False
-            self.guard_installed = False
+            self.current, self.kernel_process = None, None
+            self.guard_installed, self.stop_reason = False, None
             self.seconds, self.output_bytes, self.stderr_bytes = {}, {}, 0
             self.truncated, self.not_run, self.tampered = set(), set(), set()
             self.restored: set[str] = set()
@@ -267,21 +327,44 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
     return SandboxedExecute(config=config)
 
 
-def _message(cell) -> tuple[str, str]:
-    """(status, short message) of an executed test cell, from its error output."""
-    for out in cell.get("outputs", []):
-        if out.output_type == "error":
-            ename, evalue = out.get("ename", "Error"), str(out.get("evalue", ""))
-            status = {"CellTimeoutError": "timeout", "NotebookTimeout": "timeout"}.get(ename)
-            if status is None:
-                status = "failed" if ename == "AssertionError" else "error"
-            msg = f"{ename}: {evalue}" if evalue else ename
-            if ename == "CellTimeoutError":
-                msg = "CellTimeoutError: the cell ran past its time limit"
-            return status, msg.splitlines()[0][:300] if msg else ename
+MAX_MESSAGE = 200
+SECRET_LINE = 20   # a hidden-test line this long in a message withholds it
+_ENCODED = re.compile(r"[A-Za-z0-9+=_\-]{40,}")  # base64 / hex without spaces: maybe encoded
+
+
+def _shown(text: str, hidden: set[str]) -> str:
+    """A student-controlled message as the student may see it: its first line, at most
+    MAX_MESSAGE characters, withheld when it quotes a hidden test or carries what looks
+    like encoded data (code in the kernel can read the running test cell's source)."""
+    lines = text.strip().splitlines()
+    line = lines[0].strip() if lines else ""
+    flat = " ".join(text.split())
+    if any(h in flat or h in text for h in hidden if len(h) >= SECRET_LINE):
+        return "(message withheld: it quotes the hidden tests)"
+    if _ENCODED.search(text):
+        return "(message withheld: it contains a long encoded-looking string)"
+    return line if len(line) <= MAX_MESSAGE else line[:MAX_MESSAGE - 3] + "..."
+
+
+def _message(cell, hidden: set[str] = frozenset()) -> tuple[str, str]:
+    """(status, short message) of an executed test cell: from its error output, or from
+    what it wrote to stderr when it raised nothing. ``hidden``: the hidden-test lines."""
+    outputs = cell.get("outputs", [])
+    errors = [o for o in outputs if o.output_type == "error"]
+    if errors:
+        out = errors[0]
+        ename, evalue = out.get("ename", "Error"), str(out.get("evalue", ""))
+        status = {"CellTimeoutError": "timeout", "NotebookTimeout": "timeout"}.get(ename)
+        if status is None:
+            status = "failed" if ename == "AssertionError" else "error"
+        if ename == "CellTimeoutError":
+            return status, "CellTimeoutError: the cell ran past its time limit"
+        return status, f"{ename}: {_shown(evalue, hidden)}" if evalue.strip() else ename
+    for out in outputs:
         if out.output_type == "stream" and out.get("name") == "stderr":
-            return "failed", "the test cell wrote to stderr: " + out.get("text", "").strip()[:200]
+            return "failed", "the test cell wrote to stderr: " + _shown(out.get("text", ""), hidden)
     return "passed", ""
+
 
 
 def grade_one(assignment: str, student: str, submission: Path, *,
@@ -312,6 +395,7 @@ def grade_one(assignment: str, student: str, submission: Path, *,
         return result
     result.notes += notes
     scratch = _workdir() / f"scratch-{student}"
+    cgroup = uid = None
     try:
         if limits.sandbox:
             check_bwrap()
@@ -320,14 +404,16 @@ def grade_one(assignment: str, student: str, submission: Path, *,
         uid = kernel_uid(limits, slot)
         if uid is not None:
             reap_user(uid)
-        prepare_scratch(scratch, submission.parent if submission.parent.name == assignment else None,
-                        owner=uid)
+            cgroup = KernelCgroup.create(limits)
+        left_out = prepare_scratch(
+            scratch, submission.parent if submission.parent.name == assignment else None, owner=uid)
+        result.notes += [f"not given to the notebook: {what}" for what in left_out]
         resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
                                   "student": student, "db_url": _gradebook_snapshot(assignment)},
                      "metadata": {"path": str(scratch)}}
         nb = _sanitize(nb, resources, config)
         executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
-                                  assignment=assignment)
+                                  assignment=assignment, cgroup=cgroup)
         try:
             nb, resources = executor.preprocess(copy.deepcopy(nb), resources)
         except RuntimeError as e:  # the kernel did not start (e.g. a loaded machine): once more
@@ -336,7 +422,7 @@ def grade_one(assignment: str, student: str, submission: Path, *,
             if uid is not None:
                 reap_user(uid)
             executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
-                                      assignment=assignment)
+                                      assignment=assignment, cgroup=cgroup)
             nb, resources = executor.preprocess(nb, resources)
         nb = _postprocess(nb, resources, config)
         _collect_notes(result, executor, nb, limits)
@@ -351,6 +437,10 @@ def grade_one(assignment: str, student: str, submission: Path, *,
         result.notes.append(traceback.format_exc(limit=6)[-1500:])
         _zero_cells(result, assignment)
     finally:
+        if uid is not None:
+            reap_user(uid)
+        if cgroup is not None:
+            cgroup.remove()
         shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = round(time.perf_counter() - t0, 3)
     return result
@@ -394,8 +484,9 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
             for out in cell.get("outputs", []):
                 if out.output_type == "error" and out.get("ename") not in (
                         "NotImplementedError", "KernelDied", "NotebookTimeout", "CellTimeoutError"):
-                    text = f"{out.get('ename')}: {out.get('evalue', '')}".strip().rstrip(":")
-                    result.notes.append(f"solution cell {nbg['grade_id']} raised {text[:200]}")
+                    # the name only: the message is the student's text (see _message)
+                    name = _shown(str(out.get("ename", "an exception")), set())[:80]
+                    result.notes.append(f"solution cell {nbg['grade_id']} raised {name}")
     if ex.stderr_bytes > 64 << 10:
         result.notes.append(f"the notebook wrote {ex.stderr_bytes / 2**20:.1f} MB to stderr "
                             "(only a test cell's own stderr costs points)")
@@ -414,11 +505,15 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
 def _score(result: Result, nb, ex) -> None:
     from nbgrader import utils
 
+    from .sanitize import hidden_test_lines
+
+    hidden = {line for cell in nb.cells if utils.is_grade(cell) and cell.cell_type == "code"
+              for line in hidden_test_lines(cell.source)}
     for i, cell in enumerate(nb.cells):
         if not utils.is_grade(cell):
             continue
         score, max_score = utils.determine_grade(cell)
-        status, message = _message(cell)
+        status, message = _message(cell, hidden)
         if i in ex.not_run:
             status = "timeout"
         elif i in ex.dead:
@@ -456,32 +551,36 @@ def autograded_file(assignment: str, student: str) -> Path:
     return var_dir() / "autograded" / student / assignment / f"{assignment}.ipynb"
 
 
-def merge(result: Result) -> None:
+def merge(result: Result, config=None) -> None:
     """Record a result in the gradebook as ``nbgrader autograde`` would, serially.
 
     Creates the student and the submission (timestamp from ``timestamp.txt``
     when the submission has one), sets every graded cell's auto score and the
     solution cells' "No response." comments (nbgrader's SaveAutoGrades, run on
-    the graded notebook), writes the autograded notebook to
+    the graded notebook), assigns the late penalty (nbgrader's AssignLatePenalties,
+    with ``c.LateSubmissionPlugin`` of ``config``, the course configuration by
+    default), writes the autograded notebook to
     ``var/autograded/<student>/<assignment>/`` and saves the JSON result.
     Grades a grader set by hand are kept, as nbgrader keeps them.
     """
     import nbformat
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import SaveAutoGrades
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
     import warnings
 
     from sqlalchemy.exc import SAWarning
 
     warnings.simplefilter("ignore", SAWarning)  # nbgrader's own; plain autograde shows them too
+    config = config if config is not None else _config()
     a, s = result.assignment, result.student
     db_url = f"sqlite:///{var_dir() / 'gradebook.db'}"
     dest_dir = autograded_file(a, s).parent
     stamp = submission_file(a, s).parent / "timestamp.txt"
+    resources = {"nbgrader": {"notebook": a, "assignment": a, "student": s, "db_url": db_url}}
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(s)
-        if stamp.is_file():
+        if stamp.is_file() and stamp.read_text().strip():
             gb.update_or_create_submission(a, s, timestamp=stamp.read_text().strip())
         else:
             gb.update_or_create_submission(a, s)
@@ -489,8 +588,7 @@ def merge(result: Result) -> None:
         shutil.rmtree(dest_dir)
     if result.notebook is not None:
         nb = nbformat.reads(result.notebook, as_version=4)
-        resources = {"nbgrader": {"notebook": a, "assignment": a, "student": s, "db_url": db_url}}
-        SaveAutoGrades().preprocess(nb, resources)
+        SaveAutoGrades(config=config).preprocess(nb, resources)
         dest_dir.mkdir(parents=True)
         sub_dir = submission_file(a, s).parent
         if sub_dir.is_dir():
@@ -500,14 +598,37 @@ def merge(result: Result) -> None:
         nbformat.write(nb, dest_dir / f"{a}.ipynb")
         result.autograded_path = str(dest_dir / f"{a}.ipynb")
     else:
+        nb = nbformat.v4.new_notebook()
         with Gradebook(db_url) as gb:
-            nb = gb.find_submission_notebook(a, a, s)
-            for grade in nb.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = grade.manual_score is not None
+            for grade in gb.find_submission_notebook(a, a, s).grades:
+                _save_auto_score(grade, 0.0)
             gb.db.commit()
         result.autograded_path = ""
+    AssignLatePenalties(config=config).preprocess(nb, resources)
     result.save()
+
+
+def _save_auto_score(grade, auto_score: float) -> None:
+    """Set an automatic score as nbgrader's SaveAutoGrades does: a grade with a manual
+    score (kept, it wins) or without any score needs a look from a human."""
+    grade.auto_score = auto_score
+    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+
+
+def merge_safely(result: Result, merge_one=None) -> bool:
+    """:func:`merge` (or ``merge_one``), but a failure (a locked gradebook, a full disk)
+    is recorded on the result (``merge_error``) instead of raised, and the JSON result
+    is still saved. Returns whether the merge worked."""
+    try:
+        (merge_one or merge)(result)
+        return True
+    except Exception as e:  # noqa: BLE001  (any failure: keep the batch going)
+        result.merge_error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        try:
+            result.save()
+        except OSError:
+            pass
+        return False
 
 
 # --- the local parallel runner -------------------------------------------------
@@ -528,6 +649,12 @@ def submitted_students(assignment: str) -> list[str]:
     return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir())
 
 
+def unknown_students(assignments: list[str], students: list[str] | None) -> list[tuple[str, str]]:
+    """The (assignment, student) pairs of ``students`` without a collected submission."""
+    return [(a, s) for a in assignments for s in (students or [])
+            if not submission_file(a, s).is_file()]
+
+
 def autograde_submissions(assignments: list[str], students: list[str] | None = None,
                           workers: int | None = None, *, limits: Limits | None = None,
                           progress: bool = True) -> list[Result]:
@@ -536,6 +663,9 @@ def autograde_submissions(assignments: list[str], students: list[str] | None = N
     ``workers`` persistent processes (default: the number of cores) each grade many
     notebooks; the parent merges results into the gradebook one at a time as they
     arrive, and a progress bar shows done / failed / time left. Returns the results.
+    A student of ``students`` without a submission (see :func:`unknown_students`) is
+    skipped, never written into the gradebook. A merge that fails is recorded on its
+    result (``merge_error``) and the others go on.
     """
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -548,7 +678,8 @@ def autograde_submissions(assignments: list[str], students: list[str] | None = N
     jobs = []
     for a in assignments:
         for s in (students or submitted_students(a)):
-            jobs.append((a, s, str(submission_file(a, s))))
+            if submission_file(a, s).is_file():
+                jobs.append((a, s, str(submission_file(a, s))))
     if not jobs:
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
@@ -570,9 +701,9 @@ def autograde_submissions(assignments: list[str], students: list[str] | None = N
                     result = Result(assignment=a, student=s, status="error",
                                     notes=[f"grader error: worker failed: {type(e).__name__}: {e}"])
                     _zero_cells(result, a)
-                merge(result)
+                merge_safely(result)
                 results.append(result)
-                failed += result.status != "graded"
+                failed += result.status != "graded" or bool(result.merge_error)
                 pbar.set_postfix(failed=failed, refresh=False)
                 pbar.update()
     return results

@@ -12,13 +12,15 @@ It is saved as ``var/results/<assignment>/<student>.json``::
                 "message": "AssertionError: w has the wrong shape", "seconds": 0.8}],
      "notes": ["cell metadata recovered by matching against the release"],
      "seconds": 14.2, "peak_memory_mb": 412.0,
-     "autograded_path": "/.../var/autograded/alice/01-linear-regression/01-linear-regression.ipynb"}
+     "autograded_path": "/.../var/autograded/alice/01-linear-regression/01-linear-regression.ipynb",
+     "merge_error": ""}
 
 ``status`` is "graded" when the notebook was executed (whatever its score),
 "rejected" when the file could not be graded at all (not a notebook, the wrong
 chapter: score 0, the reason in ``notes``) and "error" when the grader itself
 failed (a bug or a broken environment, never the student's fault: the
-submission should be graded again).
+submission should be graded again). ``merge_error`` says why a result could not
+be written into the gradebook (e.g. "OperationalError: database is locked").
 """
 from __future__ import annotations
 
@@ -29,10 +31,6 @@ from pathlib import Path
 
 from .course import var_dir
 
-CELL_STATUSES = ("passed", "failed", "error", "missing", "timeout")
-STATUSES = ("graded", "rejected", "error")
-
-
 @dataclass
 class CellResult:
     """One graded (test) cell."""
@@ -40,7 +38,7 @@ class CellResult:
     grade_id: str
     score: float
     max_score: float
-    status: str  # one of CELL_STATUSES
+    status: str  # "passed" | "failed" | "error" | "missing" | "timeout"
     message: str = ""  # exception name and message; never hidden-test source
     seconds: float = 0.0
 
@@ -51,7 +49,7 @@ class Result:
 
     assignment: str
     student: str
-    status: str  # one of STATUSES
+    status: str  # "graded" | "rejected" | "error"
     score: float = 0.0
     max_score: float = 0.0
     cells: list[CellResult] = field(default_factory=list)
@@ -59,6 +57,9 @@ class Result:
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
     autograded_path: str = ""
+    # Why the result could not be recorded in the gradebook ("" when it was): the
+    # JSON result is kept; grade the submission again once the cause is fixed.
+    merge_error: str = ""
     # The graded notebook (JSON text) until ``merge`` writes it to autograded_path;
     # not part of the saved result.
     notebook: str | None = field(default=None, repr=False)
@@ -101,9 +102,3 @@ def result_path(assignment: str, student: str) -> Path:
 def load_result(assignment: str, student: str) -> Result:
     """The saved result of one submission (FileNotFoundError when it was never graded)."""
     return Result.from_dict(json.loads(result_path(assignment, student).read_text()))
-
-
-def load_results(assignment: str) -> list[Result]:
-    """Every saved result of an assignment, by student id."""
-    return [Result.from_dict(json.loads(p.read_text()))
-            for p in sorted(results_dir(assignment).glob("*.json"))]

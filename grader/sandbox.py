@@ -75,6 +75,7 @@ class Limits:
     cell_timeout: int = 180        # seconds per cell
     notebook_timeout: int = 600    # seconds per notebook, all cells together
     threads: int = 0               # torch/OpenMP threads in the kernel (0: cores / workers)
+    tmp_mb: int = 512              # size of the sandbox's private /tmp (in memory)
     uid_base: int = 3_000_000_000  # as root: kernels run as uid_base + worker pid (unused uids)
     sandbox: bool = True           # False only with --no-sandbox (trusted submissions)
 
@@ -88,12 +89,26 @@ class Limits:
         section = cfg.get("Sandbox", {})
         for f in fields(cls):
             if f.name in section:
-                values[f.name] = type(f.default)(section[f.name])
+                values[f.name] = _setting(f.name, section[f.name], type(f.default))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _setting(name: str, value, kind: type):
+    """A ``c.Sandbox`` value as the type of its default; bools also from "true"/"false"
+    text (``bool("False")`` is True)."""
+    if kind is bool and isinstance(value, str):
+        text = value.strip().lower()
+        if text not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"c.Sandbox.{name} = {value!r}: expected True or False")
+        return text in ("true", "1", "yes")
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"c.Sandbox.{name} = {value!r}: expected a {kind.__name__}") from None
 
 
 def gpu_devices() -> list[str]:
@@ -185,28 +200,56 @@ def _environment_paths(data: Path | None) -> list[Path]:
     return out
 
 
-def kernel_command(kernel_argv: list[str], scratch: Path, limits: Limits, slot: int = 0) -> list[str]:
-    """The command that starts ``kernel_argv`` inside the sandbox (or as is, without one)."""
+def kernel_environment(scratch: Path, limits: Limits, data: Path | None) -> dict[str, str]:
+    """The kernel's environment variables (the whole environment inside the sandbox).
+
+    ``PYTHONSAFEPATH`` keeps the working folder (the scratch folder, with the files
+    shipped with the submission) off ``sys.path``: Python and IPython both honour it.
+    """
     env = {
         "HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "LANG": "C.UTF-8", "MPLCONFIGDIR": str(scratch / ".config" / "matplotlib"),
-        "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "PYTHONNOUSERSITE": "1", "PYTHONSAFEPATH": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "DLCOURSE_PROGRESS": "0", "NBGRADER_EXECUTION": "autograde", "TMPDIR": "/tmp",
     }
     if limits.threads:
         env.update(OMP_NUM_THREADS=str(limits.threads), MKL_NUM_THREADS=str(limits.threads))
-    if not limits.sandbox:
-        return list(kernel_argv)
-    data, helpers = dataset_dir(), _helpers_dir()
     if data is not None:
         env["FASHION_MNIST_DIR"] = str(data)
+    return env
+
+
+def _prlimit(limits: Limits, per_user_nproc: bool = True) -> list[str]:
+    """``prlimit`` arguments of the per-process limits (empty where prlimit is missing)."""
+    if shutil.which("prlimit") is None:
+        return []
+    mem = f"--data={limits.memory_mb << 20}" if gpu_devices() else f"--as={limits.memory_mb << 20}"
+    args = ["prlimit", mem, f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_mb << 20}",
+            "--core=0"]
+    if per_user_nproc:
+        args.append(f"--nproc={limits.nproc}")
+    return [*args, "--"]
+
+
+def kernel_command(kernel_argv: list[str], scratch: Path, limits: Limits, slot: int = 0,
+                   cgroup: "KernelCgroup | None" = None) -> list[str]:
+    """The command that starts ``kernel_argv`` inside the sandbox (in ``cgroup`` when given).
+
+    Without the sandbox (``limits.sandbox`` False, ``--no-sandbox``) the kernel still gets
+    the environment of :func:`kernel_environment` on top of the grader's own, and the
+    per-process limits except the process count (``RLIMIT_NPROC`` counts all of the
+    user's processes, not the kernel's); bubblewrap, the separate user and the cgroup
+    are what is dropped.
+    """
+    data, helpers = dataset_dir(), _helpers_dir()
+    env = kernel_environment(scratch, limits, data)
+    if not limits.sandbox:
+        return ["env", *(f"{k}={v}" for k, v in env.items()), *_prlimit(limits, False),
+                *kernel_argv]
     if helpers is not None:
         env["PYTHONPATH"] = str(HELPERS_MOUNT)
-    gpus = gpu_devices()
-    mem = f"--data={limits.memory_mb << 20}" if gpus else f"--as={limits.memory_mb << 20}"
-    limit = ["prlimit", mem, f"--cpu={limits.cpu_seconds}", f"--nproc={limits.nproc}",
-             f"--fsize={limits.file_mb << 20}", "--core=0", "--"]
-    cmd = [BWRAP, *_root_binds(), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+    cmd = [BWRAP, *_root_binds(), "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
+           "--proc", "/proc", "--dev", "/dev"]
     made: set[Path] = {Path("/"), Path("/tmp")}
     mounts = [(p, p) for p in _environment_paths(data)]
     if helpers is not None:
@@ -218,7 +261,7 @@ def kernel_command(kernel_argv: list[str], scratch: Path, limits: Limits, slot: 
                 cmd += ["--perms", "0755", "--dir", str(parent)]
         if dest != scratch:
             cmd += ["--ro-bind", str(src), str(dest)]
-    for d in gpus:
+    for d in gpu_devices():
         cmd += ["--dev-bind", d, d]
     cmd += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch),
             "--die-with-parent", "--new-session", "--clearenv"]
@@ -226,17 +269,37 @@ def kernel_command(kernel_argv: list[str], scratch: Path, limits: Limits, slot: 
         cmd += ["--setenv", k, v]
     uid = kernel_uid(limits, slot)
     if uid is None:
-        # An ordinary user: bwrap makes an unprivileged user namespace and drops capabilities.
-        cmd += ["--unshare-all", "--cap-drop", "ALL", "--", *limit]
+        # An ordinary user: bwrap makes an unprivileged user namespace, drops capabilities
+        # and, where it can, forbids the kernel to make user namespaces of its own.
+        no_userns = ["--unshare-user", "--disable-userns"] if _bwrap_has("--disable-userns") else []
+        cmd += ["--unshare-all", *no_userns, "--cap-drop", "ALL", "--", *_prlimit(limits)]
     else:
         # Root: no user namespace (it would map the kernel back to root, whose process
         # count is unlimited); inside the sandbox the kernel becomes an unprivileged
-        # user of its own, which also drops every capability.
+        # user of its own, which also drops every capability. (bwrap's --disable-userns
+        # needs a user namespace of the sandbox's own, so it does not apply here.)
         cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--",
                 "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--", *limit]
-    return [*cmd, *kernel_argv]
+                "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--", *_prlimit(limits)]
+    cmd = [*cmd, *kernel_argv]
+    return cgroup.wrap(cmd) if cgroup is not None else cmd
+
+
+_BWRAP_OPTIONS: dict[str, bool] = {}
+
+
+def _bwrap_has(option: str) -> bool:
+    """Whether this bubblewrap knows ``option`` (``--disable-userns`` needs 0.8)."""
+    import subprocess
+
+    if option not in _BWRAP_OPTIONS:
+        try:
+            text = subprocess.run([BWRAP, "--help"], capture_output=True, text=True).stdout
+        except OSError:
+            text = ""
+        _BWRAP_OPTIONS[option] = option in text.split()
+    return _BWRAP_OPTIONS[option]
 
 
 def kernel_uid(limits: Limits, slot: int) -> int | None:
@@ -244,16 +307,41 @@ def kernel_uid(limits: Limits, slot: int) -> int | None:
     return limits.uid_base + slot if os.geteuid() == 0 and limits.sandbox else None
 
 
-def prepare_scratch(scratch: Path, submission_dir: Path | None, owner: int | None = None) -> None:
-    """A fresh scratch folder holding a copy of the submission folder (notebooks excluded)."""
+# Shipped files that Python could import or run instead of the real modules (a torch.py
+# next to the notebook would shadow torch): never copied into the kernel's folder.
+CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyw", ".pyi", ".pth", ".so", ".pyd", ".egg", ".whl")
+MAX_SHIPPED_FILE = 64 << 20
+
+
+def _is_code(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith(CODE_SUFFIXES) or ".so." in lower
+
+
+def prepare_scratch(scratch: Path, submission_dir: Path | None, owner: int | None = None) -> list[str]:
+    """A fresh scratch folder holding a copy of the submission folder's data files.
+
+    Notebooks, hidden files and links are not copied, nor are Python code (``.py``,
+    ``.pyc``, ``.pth``, extension modules), folders (packages among them) and files of
+    64 MB or more. Returns a line for the student about each file left out that a
+    notebook might have meant to use.
+    """
     if scratch.exists():
         shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
+    left_out: list[str] = []
     if submission_dir is not None and submission_dir.is_dir():
-        for p in submission_dir.iterdir():
+        for p in sorted(submission_dir.iterdir()):
             if p.suffix == ".ipynb" or p.name.startswith(".") or p.is_symlink():
                 continue
-            if p.is_file() and p.stat().st_size < 64 << 20:
+            if p.is_dir():
+                left_out.append(f"folder {p.name}/ (only files next to the notebook are copied)")
+            elif _is_code(p.name):
+                left_out.append(f"{p.name} (Python code: the graded notebook must not import "
+                                "files shipped with it)")
+            elif p.is_file() and p.stat().st_size >= MAX_SHIPPED_FILE:
+                left_out.append(f"{p.name} (larger than {MAX_SHIPPED_FILE >> 20} MB)")
+            elif p.is_file():
                 shutil.copy(p, scratch / p.name)
     if owner is not None:
         uid = owner
@@ -261,6 +349,7 @@ def prepare_scratch(scratch: Path, submission_dir: Path | None, owner: int | Non
             os.chown(dirpath, uid, uid)
             for f in filenames:
                 os.chown(os.path.join(dirpath, f), uid, uid)
+    return left_out
 
 
 def reap_user(uid: int, wait: float = 10.0) -> int:
@@ -356,5 +445,130 @@ def describe_exit(code: int | None) -> str:
     return f"kernel exited with status {code} (os._exit or a crash)"
 
 
-def wall(t0: float) -> float:
-    return round(time.perf_counter() - t0, 3)
+# --- cgroups: limits on the whole sandbox ------------------------------------------
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+_CGROUP_COUNTER = [0]
+
+
+def _own_cgroups() -> dict[str, str]:
+    """{controller: this process's cgroup path} from /proc/self/cgroup ("" for v2)."""
+    out = {}
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        for c in controllers.split(",") if controllers else [""]:
+            out[c] = path
+    return out
+
+
+def _cgroup_layout() -> tuple[str, dict[str, Path]] | str:
+    """("v1" or "v2", {controller: the folder this process's children go in}), or why not."""
+    if os.geteuid() != 0:
+        return "the grader does not run as root"
+    for tool in ("cgcreate", "cgset", "cgexec", "cgdelete"):
+        if shutil.which(tool) is None:
+            return f"{tool} is missing (apt-get install cgroup-tools)"
+    own = _own_cgroups()
+    if (CGROUP_ROOT / "memory").is_dir() and (CGROUP_ROOT / "pids").is_dir():
+        dirs = {c: CGROUP_ROOT / c / own.get(c, "/").lstrip("/") for c in ("memory", "pids")}
+        return "v1", dirs
+    if (CGROUP_ROOT / "cgroup.controllers").is_file():
+        base = CGROUP_ROOT / own.get("", "/").lstrip("/")
+        enabled = (base / "cgroup.subtree_control").read_text().split() \
+            if (base / "cgroup.subtree_control").is_file() else []
+        if not {"memory", "pids"} <= set(enabled):
+            return f"the memory and pids controllers are not enabled for children of {base}"
+        return "v2", {"memory": base, "pids": base}
+    return "no cgroup v1 memory and pids controllers or cgroup v2 hierarchy is mounted"
+
+
+def cgroups_unavailable() -> str | None:
+    """Why kernels cannot get a cgroup of their own here (None: they can)."""
+    layout = _cgroup_layout()
+    return layout if isinstance(layout, str) else None
+
+
+class KernelCgroup:
+    """A cgroup for one sandboxed kernel and everything it starts: memory (``memory_mb``,
+    swap included where the kernel accounts it) and process (``nproc``) limits on the
+    sandbox as a whole, which per-process limits cannot give (a fork bomb whose
+    children each allocate memory). Made with Debian's cgroup-tools, as a child of
+    the grader's own cgroup (so the grader's own limits still hold); :meth:`remove`
+    kills what is left in it and deletes it."""
+
+    def __init__(self, version: str, dirs: dict[str, Path], name: str):
+        self.version, self.name = version, name
+        self.dirs = {c: d / name for c, d in dirs.items()}
+
+    @classmethod
+    def create(cls, limits: Limits) -> "KernelCgroup | None":
+        """A new cgroup with the limits, or None where cgroups are unavailable."""
+        import subprocess
+
+        layout = _cgroup_layout()
+        if isinstance(layout, str):
+            return None
+        version, dirs = layout
+        _CGROUP_COUNTER[0] += 1
+        cg = cls(version, dirs, f"dlgrader-{os.getpid()}-{_CGROUP_COUNTER[0]}")
+        memory = str(limits.memory_mb << 20)
+        if version == "v1":
+            settings = {"memory": [("memory.limit_in_bytes", memory)], "pids": [("pids.max", str(limits.nproc))]}
+            if (dirs["memory"] / "memory.memsw.limit_in_bytes").exists():
+                settings["memory"].append(("memory.memsw.limit_in_bytes", memory))
+        else:
+            settings = {"memory": [("memory.max", memory), ("memory.swap.max", "0")],
+                        "pids": [("pids.max", str(limits.nproc))]}
+        try:
+            subprocess.run(["cgcreate", *cg._groups()], check=True, capture_output=True, text=True)
+            for controller, values in settings.items():
+                for key, value in values:
+                    if (cg.dirs[controller] / key).exists():
+                        subprocess.run(["cgset", "-r", f"{key}={value}", cg._path(controller)],
+                                       check=True, capture_output=True, text=True)
+        except (OSError, subprocess.CalledProcessError):
+            cg.remove()
+            return None
+        return cg
+
+    def _path(self, controller: str) -> str:
+        return "/" + str(self.dirs[controller].relative_to(
+            CGROUP_ROOT / controller if self.version == "v1" else CGROUP_ROOT))
+
+    def _groups(self) -> list[str]:
+        if self.version == "v2":
+            return ["-g", f"memory,pids:{self._path('memory')}"]
+        return [arg for c in ("memory", "pids") for arg in ("-g", f"{c}:{self._path(c)}")]
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """``cmd`` started inside this cgroup."""
+        return ["cgexec", *self._groups(), *cmd]
+
+    def pids(self) -> list[int]:
+        out = set()
+        for d in self.dirs.values():
+            try:
+                out |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
+        return sorted(out)
+
+    def remove(self, wait: float = 10.0) -> None:
+        """Kill every process left in the cgroup, then delete it."""
+        import signal
+        import subprocess
+
+        deadline = time.monotonic() + wait
+        while (pids := self.pids()) and time.monotonic() < deadline:
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        if any(d.exists() for d in self.dirs.values()):
+            subprocess.run(["cgdelete", *self._groups()], capture_output=True)

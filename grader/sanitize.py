@@ -39,7 +39,7 @@ import re
 from pathlib import Path
 
 import nbformat
-from nbformat.v4.nbbase import new_code_cell, random_cell_id
+from nbformat.v4.nbbase import random_cell_id
 
 from .course import NOTEBOOKS, student_path
 
@@ -65,6 +65,12 @@ def _public(src: str) -> str:
     """A test cell's source without its hidden-test blocks (which a release never has,
     so the instructor's own solution notebook does not count as an edited one)."""
     return _HIDDEN.sub("", src)
+
+
+def hidden_test_lines(source: str) -> set[str]:
+    """The non-blank lines (stripped) of the hidden-test blocks of a test cell's source."""
+    return {line.strip() for block in _HIDDEN.finditer(source)
+            for line in block.group(0).splitlines()[1:-1] if line.strip()}
 
 
 def _nbg(cell) -> dict:
@@ -121,18 +127,65 @@ def load_submission(path: Path, assignment: str) -> tuple[nbformat.NotebookNode,
                                      for c in nb.cells):
         notes.append("saved by Google Colab: Colab metadata and stored outputs ignored")
     release = release_cells(assignment)
+    other = _other_chapter(nb.cells, assignment)
+    if other is not None:
+        raise Rejected(f"this is the notebook of {other}, not the notebook of {assignment} "
+                       f"(its test cells are those of {other}). Submit the notebook of "
+                       f"{assignment}.")
     nb.cells = _repair(nb.cells, release, assignment, notes)
     nbformat.validate(nb)
     return nb, notes
 
 
+# -- which chapter a notebook is ---------------------------------------------------
+# Cell ids (cell-NNN) and grade ids (ex6-train-tests) repeat across chapters, so
+# the chapter is told by content: the locked test cells of each release, which
+# students do not edit (and which stay when Colab or a copy strips the metadata).
+
+CLEAR_FIT = 0.5  # another chapter must fit at least this well, and this much better
+_TESTS_CACHE: dict[Path, tuple[int, list[str]]] = {}
+
+
+def _release_tests(path: Path) -> list[str]:
+    """The normalised sources of a release notebook's locked test cells (cached)."""
+    mtime = path.stat().st_mtime_ns
+    if path not in _TESTS_CACHE or _TESTS_CACHE[path][0] != mtime:
+        cells = nbformat.read(path, as_version=4).cells
+        _TESTS_CACHE[path] = (mtime, [_norm(_source(c)) for c in cells
+                                      if _nbg(c).get("locked") and c.cell_type == "code"])
+    return _TESTS_CACHE[path][1]
+
+
+def chapter_fits(cells) -> dict[str, float]:
+    """{assignment: share of its release's locked test cells found, unedited, among ``cells``}
+    for every chapter of notebooks/."""
+    have = {_norm(_public(_source(c))) for c in cells if c.get("cell_type") == "code"}
+    fits = {}
+    for path in sorted(NOTEBOOKS.glob("*/*.ipynb")):
+        try:
+            tests = _release_tests(path)
+        except (OSError, ValueError):  # being rebuilt beside us: not a candidate
+            continue
+        if tests:
+            fits[path.stem] = sum(t in have for t in tests) / len(tests)
+    return fits
+
+
+def _other_chapter(cells, assignment: str) -> str | None:
+    """The chapter ``cells`` clearly belong to when it is not ``assignment`` (else None)."""
+    fits = chapter_fits(cells)
+    own = fits.pop(assignment, 0.0)
+    if not fits:
+        return None
+    other, best = max(fits.items(), key=lambda kv: kv[1])
+    return other if best >= CLEAR_FIT and best >= own + CLEAR_FIT else None
+
+
 def _which_chapter(cells) -> str | None:
-    ids = {_nbg(c).get("grade_id") for c in cells} - {None}
-    for nbpath in sorted(NOTEBOOKS.glob("*/*.ipynb")):
-        other = {_nbg(c).get("grade_id") for c in nbformat.read(nbpath, as_version=4).cells}
-        if ids & other:
-            return nbpath.stem
-    return None
+    """The chapter whose test cells ``cells`` share most (None: none at all)."""
+    fits = chapter_fits(cells)
+    best = max(fits.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    return best[0] if best[1] > 0 else None
 
 
 def _repair(cells: list, release: list, assignment: str, notes: list[str]) -> list:
@@ -235,14 +288,27 @@ def _reassemble(cells: list, seen: dict[str, int], order: list[str], by_id: dict
     return out
 
 
+def _similar(cell, ref) -> bool:
+    """Whether ``cell`` can be the student's version of the release cell ``ref``: a test
+    cell unedited or nearly so, a solution cell starting as the stub does or close to it."""
+    src, want = _norm(_public(_source(cell))), _norm(_source(ref))
+    ratio = difflib.SequenceMatcher(None, src, want).ratio()
+    if _nbg(ref).get("locked"):
+        return src == want or ratio >= 0.8
+    head = want.splitlines()[:1]
+    return (bool(head) and src.splitlines()[:1] == head) or ratio >= 0.35
+
+
 def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
     """Find the release's graded cells in a notebook without nbgrader metadata."""
     found: dict[str, int] = {}
     taken: set[int] = set()
-    # By cell id (Jupyter keeps ids; Colab keeps them when it keeps the file's cells).
+    refs = {_nbg(c)["grade_id"]: c for c in graded}
+    # By cell id (Jupyter keeps ids; Colab keeps them when it keeps the file's cells),
+    # confirmed by the source: every chapter numbers its cells cell-001, cell-002, ...
     for i, cell in enumerate(cells):
         gid = release_ids.get(cell.get("id"))
-        if gid and gid not in found and cell.cell_type == "code":
+        if gid and gid not in found and cell.cell_type == "code" and _similar(cell, refs[gid]):
             found[gid], _ = i, taken.add(i)
     # Locked cells by exact source.
     for ref in graded:
@@ -276,22 +342,23 @@ def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
     return found
 
 
-def stub_cell(message: str):
-    """A code cell that only raises (put in place of a cell that could not be run)."""
-    return new_code_cell(f"raise RuntimeError({message!r})")
+# --- the kernel side of the integrity guard (see the module docstring) ----------------
 
-
-# Kernel side of the integrity guard (see the module docstring). In GUARD_INSTALL,
-# __MODULES__ (a list) and __ALIASES__ (a dict) are replaced by their reprs; in
-# GUARD_RESTORE, __TOKEN__ by a fresh random token for each notebook.
-GUARD_INSTALL = r'''
-def _dlgrader_install(modules, aliases):
-    import builtins, importlib, sys, threading
-    ip = get_ipython()
+# Compiled in the kernel with globals of its own (a private copy of the builtins, so
+# neither a patched builtin nor a global of the notebook shadows what it calls) and
+# a file name that does not look like notebook code.
+_RESTORE = "__import__('sys').__dict__[%r](%r, %r)"
+_GUARD_SOURCE = r'''
+RESTORE = __RESTORE__
+def install(name, key, modules, aliases, ip):
+    import builtins, hashlib, importlib, sys, threading
+    sha256, getframe, sysdict = hashlib.sha256, sys._getframe, vars(sys)
+    kernel = getattr(ip, "kernel", None)
+    evaluator = type(ip).user_expressions.__code__
     mods = {}
-    for name in modules:
+    for m in modules:
         try:
-            mods[name] = importlib.import_module(name)
+            mods[m] = importlib.import_module(m)
         except Exception:
             pass
     def attrs(obj):
@@ -299,31 +366,76 @@ def _dlgrader_install(modules, aliases):
             return dict(vars(obj))
         except TypeError:
             return {}
+    itm, compiler = ip.input_transformer_manager, ip.compile
     snap_mod = {n: attrs(m) for n, m in mods.items()}
-    classes = {c for obj in (ip, getattr(ip, "kernel", None)) if obj is not None
+    classes = {c for obj in (ip, kernel, compiler, itm, sys.stdout, sys.stderr) if obj is not None
                for c in type(obj).__mro__ if c is not object}
     if "torch" in mods:
         classes.add(mods["torch"].Tensor)
     snap_cls = {c: attrs(c) for c in classes}
     snap_builtins = dict(vars(builtins))
-    instances = [o for o in (ip, getattr(ip, "kernel", None)) if o is not None]
-    snap_inst = [(o, set(vars(o))) for o in instances]
-    hooks = (sys.excepthook, sys.displayhook)
-    def user_made(f):
-        code = getattr(getattr(f, "__func__", f), "__code__", None)
-        mod = getattr(f, "__module__", None) or getattr(type(f), "__module__", "")
-        return mod == "__main__" or (code is not None and not code.co_filename.startswith("/"))\
-            or (code is not None and "ipykernel_" in code.co_filename)
+    # Dicts whose entries are snapshotted by value (identity): instance attributes of
+    # the shell, the kernel, the compiler and the input transformer manager, their
+    # traitlets, and the kernel's message handlers.
+    dicts = []
+    for label, obj in (("shell", ip), ("kernel", kernel), ("shell.compile", compiler),
+                       ("shell.input_transformer_manager", itm)):
+        if obj is not None:
+            dicts.append((label, vars(obj)))
+            if isinstance(getattr(obj, "_trait_values", None), dict):
+                dicts.append((label, obj._trait_values))
+    for attr in ("shell_handlers", "control_handlers"):
+        if isinstance(getattr(kernel, attr, None), dict):
+            dicts.append(("kernel." + attr, getattr(kernel, attr)))
+    snap_dicts = [(label, d, dict(d)) for label, d in dicts]
+    lists = {label: (lst, list(lst)) for label, lst in (
+        ("ast_transformers", ip.ast_transformers), ("input_transformers_post", ip.input_transformers_post),
+        ("input_transformers_cleanup", ip.input_transformers_cleanup),
+        ("line_transforms", getattr(itm, "line_transforms", [])),
+        ("token_transformers", getattr(itm, "token_transformers", [])))}
+    hooks = (sys.excepthook, sys.displayhook, sys.stdout, sys.stderr)
     trusted = ("ipykernel", "IPython", "matplotlib", "matplotlib_inline", "dlcourse", "torch",
                "numpy", "comm", "jupyter_client", "tqdm", "traitlets", "d2l")
+    def module_of(f):
+        return getattr(f, "__module__", None) or getattr(type(f), "__module__", "") or ""
+    def user_made(f):
+        """Defined by notebook code (a cell, exec'd text, a class of the notebook)."""
+        f = getattr(f, "func", f)  # functools.partial
+        code = getattr(getattr(f, "__func__", f), "__code__", None)
+        return module_of(f) == "__main__" or (code is not None and (
+            not code.co_filename.startswith("/") or "ipykernel_" in code.co_filename))
+    def foreign(new):
+        """Notebook code, or a callable that neither the libraries nor the kernel made."""
+        mod = module_of(new)
+        return user_made(new) or (callable(new) and not (isinstance(mod, str)
+                                                          and mod.startswith(trusted)))
     def patched(old, new):
         """Changed by notebook code (not by the libraries themselves, e.g. ipykernel's input)."""
         if new is old:
             return False
-        mod = getattr(new, "__module__", None) or getattr(type(new), "__module__", "") or ""
-        return user_made(new) or not mod.startswith(trusted)
-    def restore():
-        changed = []
+        mod = module_of(new)
+        return user_made(new) or not isinstance(mod, str) or not mod.startswith(trusted)
+    def expected(code, nonce, full):
+        """The code object calling the guard is the grader's own expression."""
+        ref = compile(RESTORE % (name, nonce, full), "<dlgrader>", "eval", dont_inherit=True)
+        return (code.co_code, code.co_consts, code.co_names) == (ref.co_code, ref.co_consts,
+                                                                 ref.co_names)
+    def restore(nonce, full):
+        changed, intact = [], True
+        try:
+            if full:
+                put_back(changed)
+            caller = getframe(1)
+            intact = (sysdict.get(name) is restore and caller.f_back is not None
+                      and caller.f_back.f_code is evaluator and expected(caller.f_code, nonce, full))
+        except BaseException:
+            intact = False
+        body = "\x1f".join(sorted(set(changed)))
+        flag = "ok" if intact else "replaced"
+        mac = sha256((key + nonce + flag + body).encode()).hexdigest()
+        return "%s %s %s %s" % (nonce, mac, flag, body)
+    def put_back(changed):
+        """Restore what notebook code patched, appending a name for each to ``changed``."""
         b = vars(builtins)
         for k, v in snap_builtins.items():
             if patched(v, b.get(k)):
@@ -355,17 +467,23 @@ def _dlgrader_install(modules, aliases):
                     changed.append(c.__name__ + "." + k)
                 except Exception:
                     pass
-        for o, keys in snap_inst:
-            for k in [k for k, v in vars(o).items() if k not in keys and user_made(v)]:
-                delattr(o, k)
-                changed.append(type(o).__name__ + "." + k)
-        for lst in (ip.ast_transformers, ip.input_transformers_post, ip.input_transformers_cleanup):
-            bad = [t for t in lst if user_made(t) or user_made(getattr(t, "visit", None))]
+        for label, d, s in snap_dicts:
+            for k, v in s.items():
+                new = d.get(k, v)
+                if new is not v and foreign(new):
+                    d[k] = v
+                    changed.append("%s.%s" % (label, k))
+            for k in [k for k, v in d.items() if k not in s and foreign(v)]:
+                del d[k]
+                changed.append("%s.%s" % (label, k))
+        for label, (lst, s) in lists.items():
+            bad = [t for t in lst if not any(t is o for o in s) and (
+                foreign(t) or user_made(getattr(t, "visit", None)))]
             for t in bad:
                 lst.remove(t)
                 changed.append("an IPython input/AST transformer")
         for event, cbs in ip.events.callbacks.items():
-            for f in [f for f in cbs if user_made(f)]:
+            for f in [f for f in cbs if foreign(f)]:
                 cbs.remove(f)
                 changed.append("an IPython %s hook" % event)
         if ip.custom_exceptions:
@@ -377,26 +495,63 @@ def _dlgrader_install(modules, aliases):
         sys.setprofile(None)
         threading.settrace(None)
         threading.setprofile(None)
-        if (sys.excepthook, sys.displayhook) != hooks:
-            sys.excepthook, sys.displayhook = hooks
+        if (sys.excepthook, sys.displayhook, sys.stdout, sys.stderr) != hooks:
+            sys.excepthook, sys.displayhook, sys.stdout, sys.stderr = hooks
             changed.append("sys.excepthook")
         ns = ip.user_ns
-        for alias, name in aliases.items():
-            if alias in ns and name in mods and ns[alias] is not mods[name]:
-                ns[alias] = mods[name]
+        for alias, mod in aliases.items():
+            if alias in ns and mod in mods and ns[alias] is not mods[mod]:
+                ns[alias] = mods[mod]
                 changed.append("the name " + alias)
-        return sorted(set(changed))
     return restore
-import sys as _dlgrader_sys
-_dlgrader_sys.__dict__["_dlgrader_restore"] = _dlgrader_install(__MODULES__, __ALIASES__)
-del _dlgrader_install, _dlgrader_sys
 '''
 
-GUARD_RESTORE = r'''
-def _dlgrader_check():
-    import sys, json
-    changed = sys.__dict__["_dlgrader_restore"]()
-    print("__TOKEN__" + json.dumps(changed))
-_dlgrader_check()
-del _dlgrader_check
+_BOOT = r'''
+import builtins, sys
+from IPython import get_ipython
+g = {"__builtins__": dict(vars(builtins)), "__name__": "dlgrader_guard"}
+exec(compile(__SOURCE__, "/dlgrader/guard.py", "exec", dont_inherit=True), g)
+vars(sys)[__NAME__] = g["install"](__NAME__, __KEY__, __MODULES__, __ALIASES__, get_ipython())
+status = "installed"
 '''
+
+
+def guard_install_expression(name: str, key: str, modules: list[str], aliases: dict[str, str]) -> str:
+    """The expression that installs the guard under the name ``name`` of ``sys`` with the
+    report key ``key`` (both per notebook), evaluated before the notebook's first cell
+    as a ``user_expressions`` entry, like every check after it (so the install sees
+    the kernel in the state the checks will: outside a cell's builtin and input traps).
+    It evaluates to "installed"."""
+    source = _GUARD_SOURCE.replace("__RESTORE__", repr(_RESTORE))
+    values = {"__SOURCE__": repr(source), "__NAME__": repr(name), "__KEY__": repr(key),
+              "__MODULES__": repr(modules), "__ALIASES__": repr(aliases)}
+    boot = re.sub("|".join(values), lambda m: values[m.group(0)], _BOOT)
+    return f"[__import__('builtins').exec({boot!r}, g := {{}}), g.get('status')][1]"
+
+
+def guard_restore_expression(name: str, nonce: str, full: bool = True) -> str:
+    """The expression the grader has the kernel evaluate before each test cell (``full``:
+    restore, then check) and after every code cell (only check that the guard is still
+    in place and called as it should be), as a ``user_expressions`` entry of an empty
+    execute request: evaluated by IPython with ``eval``, it bypasses the input and AST
+    transformers and the compiler that the notebook may have replaced (the guard checks
+    that it is called from exactly this expression)."""
+    return _RESTORE % (name, nonce, bool(full))
+
+
+def guard_report(reply: dict, key: str, nonce: str) -> list[str] | None:
+    """What the guard restored, from the ``user_expressions`` entry of the kernel's reply;
+    None when the report is missing, forged, or says the guard was replaced or bypassed."""
+    import ast
+    import hashlib
+    import hmac
+
+    try:
+        line = ast.literal_eval(reply["data"]["text/plain"])
+        got_nonce, mac, flag, body = line.split(" ", 3)
+    except (KeyError, TypeError, ValueError, SyntaxError, AttributeError):
+        return None
+    want = hashlib.sha256((key + nonce + flag + body).encode()).hexdigest()
+    if got_nonce != nonce or flag != "ok" or not hmac.compare_digest(mac.encode(), want.encode()):
+        return None
+    return [c for c in body.split("\x1f") if c]

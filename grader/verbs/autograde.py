@@ -15,11 +15,22 @@ Examples:
   python -m grader autograde 01-linear-regression --cell-timeout 60 --memory-mb 4096
 
 Exit status: 0 when every submission was graded (whatever its score), 1 when the
-grader itself failed on some (status "error": grade them again), 2 when bubblewrap
+grader itself failed on some (status "error": grade them again), when a result
+could not be written into the gradebook (e.g. it was locked: grade those again),
+or when a student given with -s has no collected submission; 2 when bubblewrap
 is unavailable.
 """
 from ..course import assignments
 from ..sandbox import Limits, SandboxUnavailable
+
+NO_SANDBOX_HELP = (
+    "run student code WITHOUT the sandbox: only for submissions you trust. Dropped: "
+    "bubblewrap (the kernel sees and may write all your files, and has the network), "
+    "the separate sandbox user, the process limit (it would count all your processes) "
+    "and the cgroup. Kept: the kernel environment (FASHION_MNIST_DIR, thread caps, "
+    "PYTHONSAFEPATH), the memory, CPU-time and file-size limits (prlimit), the time "
+    "and output limits, the integrity guard, and leaving out Python files shipped "
+    "with a submission")
 
 
 def add_arguments(p):
@@ -33,13 +44,13 @@ def add_arguments(p):
     p.add_argument("--notebook-timeout", type=int,
                    help="seconds per notebook (c.Sandbox.notebook_timeout)")
     p.add_argument("--memory-mb", type=int, help="memory limit of a kernel (c.Sandbox.memory_mb)")
-    p.add_argument("--no-sandbox", action="store_true",
-                   help="run student code WITHOUT bubblewrap: only for submissions you trust")
+    p.add_argument("--no-sandbox", action="store_true", help=NO_SANDBOX_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run(args):
-    from ..grading import autograde_submissions
+    from ..grading import autograde_submissions, submitted_students, unknown_students
+    from ..sandbox import cgroups_unavailable
 
     overrides = dict(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                      memory_mb=args.memory_mb)
@@ -47,6 +58,17 @@ def run(args):
         print("WARNING: --no-sandbox: student code runs with your permissions, unconfined.")
         overrides["sandbox"] = False
     limits = Limits.from_config(**overrides)
+    unknown = unknown_students(args.assignments, args.students)
+    for a in sorted({a for a, _ in unknown}):
+        names = ", ".join(s for b, s in unknown if b == a)
+        known = submitted_students(a)
+        print(f"ERROR: no collected submission of {a} for: {names} (var/submitted/<student>/{a}/"
+              f"{a}.ipynb); not graded, not added to the gradebook. Check the ids"
+              + (f" (collected: {', '.join(known[:10])}{' ...' if len(known) > 10 else ''})"
+                 if known else "") + " or run `python -m grader collect` first.")
+    if limits.sandbox and (why := cgroups_unavailable()):
+        print(f"note: no cgroup per kernel ({why}): memory and process limits apply to each "
+              "process of a kernel, not to the whole sandbox.")
     try:
         results = autograde_submissions(args.assignments, args.students, args.workers,
                                         limits=limits, progress=not args.quiet)
@@ -54,8 +76,9 @@ def run(args):
         print(f"ERROR: {e}")
         return 2
     if not results:
-        print("nothing to grade: no submissions in var/submitted/ (run `python -m grader collect`)")
-        return 0
+        if not unknown:
+            print("nothing to grade: no submissions in var/submitted/ (run `python -m grader collect`)")
+        return 1 if unknown else 0
     width = max(len(r.student) for r in results) + 2
     for r in sorted(results, key=lambda r: (r.assignment, r.student)):
         print(f"{r.assignment}  {r.student.ljust(width)}{r.score:g} / {r.max_score:g}  {r.status}")
@@ -64,4 +87,14 @@ def run(args):
     errors = [r for r in results if r.status == "error"]
     print(f"\n{len(results)} graded, {sum(r.status == 'rejected' for r in results)} rejected, "
           f"{len(errors)} grader error(s); results in var/results/")
-    return 1 if errors else 0
+    unmerged = [r for r in results if r.merge_error]
+    if unmerged:
+        print(f"ERROR: {len(unmerged)} result(s) could not be written into the gradebook "
+              "(their JSON results are in var/results/); grade them again once the cause is "
+              "fixed:")
+        for r in unmerged:
+            print(f"  {r.assignment} {r.student}: {r.merge_error}")
+        for a in sorted({r.assignment for r in unmerged}):
+            print(f"  python -m grader autograde {a} -s "
+                  + " ".join(r.student for r in unmerged if r.assignment == a))
+    return 1 if errors or unmerged or unknown else 0

@@ -71,3 +71,42 @@ def test_edited_metadata_is_replaced(tmp_path):
 def test_correct_notebook_needs_no_repair(tmp_path):
     nb, notes = load(tmp_path, json.dumps(subs.correct_notebook()).encode())
     assert notes == [] and graded_ids(nb) == GRADED
+
+
+@pytest.mark.parametrize("other", ["02-softmax-regression", "03-fashion-mnist", "07-dropout"])
+def test_another_chapters_real_notebook_is_rejected_by_content(tmp_path, other):
+    # Chapter ids are cell-NNN everywhere and grade ids such as ex6-train-tests repeat:
+    # the chapter is told by the test cells, before any id is matched.
+    with pytest.raises(Rejected, match=f"this is the notebook of {other}, not the notebook of {A}"):
+        load(tmp_path, subs.dump(subs.correct_notebook(other)))
+
+
+def test_another_chapter_without_metadata_is_rejected(tmp_path):
+    with pytest.raises(Rejected, match="this is the notebook of 02-softmax-regression"):
+        load(tmp_path, subs.wrong_chapter_stripped(subs.correct_notebook()))
+
+
+def test_a_cell_id_match_needs_a_similar_source(tmp_path):
+    # Metadata stripped, release cell ids kept, but ex3-linreg's cell (cell-017) holds
+    # unrelated code: it is not taken for the solution, which is found by its source.
+    nb = subs.correct_notebook()
+    for c in nb["cells"]:
+        c["metadata"] = {}
+    i = next(i for i, c in enumerate(nb["cells"]) if c["id"] == "cell-017")
+    linreg = nb["cells"][i]
+    nb["cells"][i] = {**linreg, "source": "print('a note to self')\n"}
+    nb["cells"].insert(i, {**linreg, "id": "moved"})
+    loaded, notes = load(tmp_path, subs.dump(nb))
+    cell = next(c for c in loaded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex3-linreg")
+    assert "return X @ w + b" in cell.source
+    assert graded_ids(loaded) == GRADED
+
+
+def test_chapter_fits_tell_every_chapter_apart():
+    from grader.course import NOTEBOOKS
+    from grader.sanitize import chapter_fits
+
+    for path in sorted(NOTEBOOKS.glob("*/*.ipynb")):
+        fits = chapter_fits(subs.correct_notebook(path.stem)["cells"])
+        assert fits[path.stem] == 1.0
+        assert max(f for a, f in fits.items() if a != path.stem) == 0.0, (path.stem, fits)
