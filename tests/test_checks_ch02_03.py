@@ -72,6 +72,19 @@ def test_ch02_wrong_answers_fail_with_a_message(check, wrong, message):
         check(wrong)
 
 
+def test_ch02_float64_answers_pass():
+    """Computing in double precision is correct: the checks compare values, not dtypes."""
+    ch02.check_softmax(lambda O: softmax(O.double()))
+    ch02.check_cross_entropy(lambda p, y: cross_entropy(p.double(), y))
+    ch02.check_stable_cross_entropy(lambda O, y: stable_cross_entropy(O.double(), y))
+    ch02.check_softmax_ce_grad(lambda O, y: softmax_ce_grad(O.double(), y))
+
+
+def test_ch02_softmax_returning_integers_fails_with_a_message():
+    with pytest.raises(AssertionError, match="floating-point"):
+        ch02.check_softmax(lambda O: softmax(O).round().long())
+
+
 def test_ch02_training_check_rejects_a_summed_gradient():
     def summed(X, y, q, lr, num_epochs, X_test, y_test, animator=None):
         W, b = torch.zeros(X.shape[1], q), torch.zeros(q)

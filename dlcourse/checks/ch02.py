@@ -5,6 +5,12 @@ import torch.nn.functional as F
 from . import exercise
 
 
+def _as_double(t, what):
+    """A float answer as float64, so that float32 and float64 results compare alike."""
+    assert t.is_floating_point(), f"{what} should be a floating-point tensor, got {t.dtype}"
+    return t.double()
+
+
 @exercise("2.1 one-hot labels",
           hint="Start from torch.zeros(len(y), num_classes) and put a 1 in column y[i] of row i, "
                "e.g. Y[torch.arange(len(y)), y] = 1.")
@@ -23,12 +29,13 @@ def check_one_hot(one_hot):
 def check_softmax(softmax):
     O = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     P = softmax(O)
-    expected = torch.tensor([[0.0900, 0.2447, 0.6652], [1 / 3, 1 / 3, 1 / 3]])
+    expected = torch.tensor([[0.0900, 0.2447, 0.6652], [1 / 3, 1 / 3, 1 / 3]], dtype=torch.float64)
     assert tuple(P.shape) == (2, 3), f"softmax keeps the shape (2, 3), got {tuple(P.shape)}"
+    P = _as_double(P, "softmax(O)")     # float32 and float64 answers are both fine
     assert torch.allclose(P, expected, atol=1e-4), \
         f"softmax({O.tolist()}) should be about {expected.tolist()}, got {P.tolist()}"
     big = torch.tensor([[998.0, 999.0, 1000.0]])
-    P = softmax(big)
+    P = _as_double(softmax(big), "softmax(O)")
     assert torch.isfinite(P).all(), \
         f"softmax([[998, 999, 1000]]) gave {P.tolist()}: exp(1000) overflows; subtract the row maximum first"
     assert torch.allclose(P, expected[:1], atol=1e-4), \
@@ -42,8 +49,9 @@ def check_cross_entropy(cross_entropy):
     y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.5, 0.25, 0.25]])
     y = torch.tensor([2, 1])
     loss = cross_entropy(y_hat, y)
-    expected = -torch.log(torch.tensor([0.6, 0.25]))
+    expected = -torch.log(torch.tensor([0.6, 0.25], dtype=torch.float64))
     assert loss.numel() == 2, f"one loss per example (2 here), got {loss.numel()} value(s)"
+    loss = _as_double(loss, "the loss")
     assert torch.allclose(loss.reshape(-1), expected, atol=1e-5), \
         f"cross_entropy should give {expected.tolist()} (= -log 0.6, -log 0.25), got {loss.reshape(-1).tolist()}"
 
@@ -55,12 +63,13 @@ def check_stable_cross_entropy(stable_cross_entropy):
     O = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     y = torch.tensor([0, 1])
     loss = stable_cross_entropy(O, y)
-    expected = F.cross_entropy(O, y, reduction="none")
+    expected = F.cross_entropy(O.double(), y, reduction="none")
     assert loss.numel() == 2, f"one loss per example (2 here), got {loss.numel()} value(s)"
+    loss = _as_double(loss, "the loss")
     assert torch.allclose(loss.reshape(-1), expected, atol=1e-5), \
         f"stable_cross_entropy should give {expected.tolist()}, got {loss.reshape(-1).tolist()}"
     big = torch.tensor([[1000.0, 0.0, -1000.0]])
-    loss = stable_cross_entropy(big, torch.tensor([1]))
+    loss = _as_double(stable_cross_entropy(big, torch.tensor([1])), "the loss")
     assert torch.isfinite(loss).all() and abs(float(loss.reshape(-1)[0]) - 1000.0) < 1e-2, \
         f"for logits [1000, 0, -1000] and label 1 the loss is 1000; got {loss.reshape(-1).tolist()} " \
         "(exp(1000) overflows and softmax(...)[1] underflows to 0: use the log-sum-exp trick)"
@@ -76,7 +85,7 @@ def check_softmax_ce_grad(softmax_ce_grad):
     F.cross_entropy(Ov, y).backward()
     G = softmax_ce_grad(O, y)
     assert tuple(G.shape) == (4, 3), f"the gradient has the shape of O, (4, 3); got {tuple(G.shape)}"
-    assert torch.allclose(G, Ov.grad, atol=1e-5), \
+    assert torch.allclose(_as_double(G, "the gradient"), Ov.grad.double(), atol=1e-5), \
         f"autograd gives {Ov.grad.tolist()}, your function {G.tolist()}"
 
 
