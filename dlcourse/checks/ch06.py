@@ -23,8 +23,8 @@ def check_l2_penalty(l2_penalty):
 
 
 @exercise("6.2 training with an L2 penalty",
-          hint="Per minibatch: l = squared_loss(linreg(X, w, b), y) + lambd * l2_penalty(w); "
-               "l.sum().backward(); sgd([w, b], lr, batch_size).")
+          hint="Per minibatch: the summed squared loss of the batch plus len(y) * lambd * l2_penalty(w), "
+               "backward() on that total, then dlcourse.sgd([w, b], lr, len(y)).")
 def check_train_scratch(train_scratch):
     torch.manual_seed(0)
     X = torch.randn(4, 3)
@@ -51,11 +51,11 @@ def check_train_scratch(train_scratch):
           hint="Inside torch.no_grad(): w *= 1 - lr * lambd; w -= lr * w.grad / batch_size; "
                "b -= lr * b.grad / batch_size; then zero both gradients.")
 def check_sgd_decay(sgd_decay):
-    w = torch.tensor([1.0, -2.0], requires_grad=True)
-    b = torch.tensor([0.5], requires_grad=True)
-    (w.sum() * 4 + b.sum() * 2).backward()        # w.grad = [4, 4], b.grad = [2]
+    w = torch.tensor([[1.0], [-2.0]], requires_grad=True)     # (d, 1) with d = 2
+    b = torch.tensor([0.5], requires_grad=True)               # (1,)
+    (w.sum() * 4 + b.sum() * 2).backward()        # w.grad = [[4], [4]], b.grad = [2]
     sgd_decay(w, b, lr=0.1, batch_size=2, lambd=3.0)
-    want_w = torch.tensor([1.0 * 0.7 - 0.2, -2.0 * 0.7 - 0.2])
+    want_w = torch.tensor([[1.0 * 0.7 - 0.2], [-2.0 * 0.7 - 0.2]])
     assert torch.allclose(w.detach(), want_w), \
         f"w should become (1 - lr * lambd) * w - lr * grad / batch_size = {want_w.tolist()}, got {w.detach().tolist()}"
     assert torch.allclose(b.detach(), torch.tensor([0.4])), \
