@@ -26,7 +26,8 @@ def check_poly_features(poly_features):
 
 
 @exercise("5.2 polynomial regression by minibatch SGD",
-          hint="For each epoch and minibatch (X, y) of train_iter: w -= lr / len(X) * X.T @ (X @ w - y). "
+          hint="For each epoch and minibatch (X, y) of train_iter: w -= lr / len(X) * X.T @ (X @ w - y) "
+               "(len(X): the last batch may be smaller). "
                "After every 20th epoch give the animator (train loss, test loss).")
 def check_train_poly(train_poly):
     X = torch.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [-2.0, 1.0]])
@@ -40,6 +41,17 @@ def check_train_poly(train_poly):
     ref = float(((X @ expected - y) ** 2 / 2).mean())
     assert math.isclose(train_l, ref, rel_tol=1e-4), \
         f"the training loss is mean((X w - y)^2 / 2) = {ref:.5f}, got {train_l}"
+    # 5 copies of one example in batches of 2, 2 and 1: in any order, three equal steps
+    row = torch.tensor([[2.0, 1.0]])
+    w, _, _ = train_poly(row.repeat(5, 1), row, torch.ones(5, 1), torch.ones(1, 1),
+                         num_epochs=1, lr=0.1, batch_size=2)
+    steps = torch.zeros(2, 1)
+    for _ in range(3):
+        steps -= 0.1 * row.T @ (row @ steps - 1.0)
+    assert torch.allclose(w.detach().cpu(), steps, atol=1e-5), \
+        (f"5 examples in batches of 2 end with a batch of 1; dividing each gradient by its own batch's "
+         f"length gives w = {steps.reshape(-1).tolist()}, got {w.detach().reshape(-1).tolist()}. "
+         "Use len(X), not batch_size")
     torch.manual_seed(0)
     X = torch.randn(60, 3)
     y = X @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.01 * torch.randn(60, 1)
