@@ -6,16 +6,21 @@ The pipeline for one notebook, each step one function or nbgrader preprocessor:
     -> ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata
        (nbgrader's sanitising preprocessors, against a private copy of the gradebook:
        locked test cells get their hidden tests back here)
-    -> SandboxedExecute (nbgrader's Execute with the kernel in bubblewrap, per-cell and
-       per-notebook time limits, bounded output, restarts after a dead kernel, the
-       integrity guard before every test cell)
-    -> IgnorePattern, LimitOutput (nbgrader) -> scores (nbgrader's determine_grade)
+    -> SandboxedExecute (nbgrader's Execute with the kernel in bubblewrap and its own
+       cgroup, per-cell and per-notebook time limits, bounded output, the integrity
+       guard restoring before every test cell and checked after every cell; a cell
+       that kills the kernel, ignores the interrupt at its time limit or breaks the
+       guard scores 0 and the notebook is run again, without it, in a fresh kernel)
+    -> IgnorePattern, LimitOutput (nbgrader) -> scores (nbgrader's determine_grade),
+       with each test cell's message cut to one line and withheld where it may carry
+       hidden tests (see :func:`_shown`)
 
 :func:`grade_one` never touches the shared gradebook: it returns a picklable
 :class:`~grader.results.Result`, so it can run in a worker process or on a dask
 worker. :func:`merge` then records it serially, as ``nbgrader autograde`` would
-have (submission, grades, comments, the autograded notebook), and saves the
-result as ``var/results/<assignment>/<student>.json``.
+have (submission, grades, comments, late penalty, the autograded notebook), and
+saves the result as ``var/results/<assignment>/<student>.json``; a merge that
+fails (:func:`merge_safely`) is recorded on the result, and the batch goes on.
 :func:`autograde_submissions` is the local parallel runner: persistent worker
 processes (each imports nbgrader once and grades many notebooks), a progress bar
 and serial merges in the parent.

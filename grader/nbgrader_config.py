@@ -75,6 +75,9 @@ c.Sandbox.output_mb = 4.0         # output kept per cell
 c.Sandbox.cell_timeout = 180      # seconds per cell (as c.Execute.timeout)
 c.Sandbox.notebook_timeout = 600  # seconds per notebook; cells past it are not run
 c.Sandbox.threads = 0             # torch/OpenMP threads per kernel; 0: cores / workers
+c.Sandbox.tmp_mb = 512            # size of its private /tmp (in memory)
+# As root with cgroup-tools, memory_mb and nproc also bound each kernel's whole
+# sandbox (its own cgroup); elsewhere they apply per process.
 
 # `python -m grader collect`: file name -> student id. Regular expressions with a
 # named group `student` and optionally `assignment`; the first that matches wins.

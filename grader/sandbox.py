@@ -16,8 +16,8 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
   at ``/opt/dlcourse``, first on ``PYTHONPATH``), the dataset (``data/``,
   ``/usr/share/datasets`` and the folder the grader found it in, as
   ``$FASHION_MNIST_DIR``), all read-only; its own
-  scratch folder, read-write, holding a copy of its own submission folder; a
-  private, empty ``/tmp``; a minimal ``/dev`` and its own ``/proc``. It
+  scratch folder, read-write, holding a copy of its own submission folder's data
+  files; a private, empty ``/tmp``; a minimal ``/dev`` and its own ``/proc``. It
   cannot see ``solutions/``, ``var/`` (the gradebook, other submissions,
   feedback), the grader's copy of the gradebook or anyone's home folder, and
   cannot write anywhere but its scratch folder and ``/tmp`` (both thrown away).
@@ -26,14 +26,35 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
 * **Processes.** Its own PID, IPC, UTS and user namespaces, no capabilities
   (``--cap-drop ALL``), a new session (no terminal injection), and it dies
   with the grader (``--die-with-parent``).
-* **Resources** (``prlimit``): address space (``memory_mb``; data segment
-  instead when a GPU is present, because CUDA reserves huge address ranges),
-  CPU seconds (``cpu_seconds``), number of processes and threads (``nproc``:
-  fork bombs stop there), size of any file written (``file_mb``), no core
-  dumps. ``RLIMIT_NPROC`` is counted per user: when the grader runs as root
-  the kernel runs as an unprivileged user of its own (``uid_base`` + the
-  grading process's pid), so that one sandbox's fork bomb cannot starve another's threads;
-  run as an ordinary user, the limit counts all of that user's processes.
+* **Resources, per process** (``prlimit``): address space (``memory_mb``; data
+  segment instead when a GPU is present, because CUDA reserves huge address
+  ranges), CPU seconds (``cpu_seconds``), number of processes and threads
+  (``nproc``: fork bombs stop there), size of any file written (``file_mb``),
+  no core dumps. ``RLIMIT_NPROC`` is counted per user: when the grader runs as
+  root the kernel runs as an unprivileged user of its own (``uid_base`` + the
+  grading process's pid), so that one sandbox's fork bomb cannot starve another's
+  threads; run as an ordinary user, the limit counts all of that user's processes.
+* **Resources, whole sandbox** (a cgroup per kernel, :class:`KernelCgroup`):
+  when the grader runs as root and cgroup v1 (memory and pids controllers) or
+  v2 is there, with Debian's cgroup-tools (``cgcreate``/``cgexec``/``cgdelete``),
+  the kernel and all it starts share ``memory_mb`` of memory (swap included
+  where accounted) and ``nproc`` processes, so a fork bomb whose children each
+  allocate memory cannot take ``nproc`` x ``memory_mb``. The cgroup is a child
+  of the grader's own, and is emptied and deleted when the notebook is done.
+  Where cgroups are unavailable (not root, no cgroup-tools, no controllers),
+  ``autograde`` says so once and only the per-process limits apply.
+* **Private /tmp**: in memory, at most ``tmp_mb`` (bwrap ``--size``).
+* **No new user namespaces**: run as an ordinary user, the sandbox has a user
+  namespace of its own and bwrap's ``--disable-userns`` (bubblewrap 0.8)
+  forbids the kernel to make more. As root there is no such namespace to
+  disable them in: the kernel is an unprivileged user without capabilities, and
+  a user namespace it makes gives it no privilege over the host's files.
+* **Shipped files**: the files next to the submitted notebook are copied into
+  the scratch folder, except Python code (``.py``, ``.pyc``, ``.pth``,
+  extension modules), folders (packages) and files of 64 MB or more; each left
+  out is noted in the result. ``PYTHONSAFEPATH=1`` keeps the working folder off
+  ``sys.path`` in any case, so nothing there can shadow ``torch`` or another
+  module.
 * **Time**: ``cell_timeout`` seconds per cell (the kernel is interrupted and
   the next cell runs) and ``notebook_timeout`` seconds per notebook (the
   remaining cells are not run and score 0).
@@ -43,6 +64,21 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
 
 Where bubblewrap is missing, grading stops with :class:`SandboxUnavailable`;
 ``--no-sandbox`` (trusted submissions only) is the one explicit way around it.
+It drops bubblewrap, the separate user, the process limit and the cgroup, and
+keeps the kernel environment (:func:`kernel_environment`) and the other
+per-process limits.
+
+What the sandbox does not stop: code in the kernel can read the source of the
+test cell that calls it, hidden tests included (``linecache``, the stack,
+``In``), and try to carry it out in what the grader reports. The grader keeps
+only the first line, at most 200 characters, of a test cell's error message,
+withholds a message that quotes a hidden-test line of 20 characters or more or
+holds a run of 40 or more base64/hex-like characters, and reports only the
+exception's name for a solution cell; the feedback page redacts hidden-test
+lines again. A leak in other clothes (words, short pieces over many
+submissions, the score pattern itself) is not prevented: hidden tests keep
+students honest, they are not secrets that survive a determined student; the
+autograded notebook shows such code to the instructor.
 """
 from __future__ import annotations
 

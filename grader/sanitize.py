@@ -4,7 +4,8 @@
 nbgrader's own sanitising preprocessors (``OverwriteCells`` and friends) can
 grade fairly, or rejects it with a reason:
 
-* not JSON, not a notebook, an empty file, another chapter's notebook: rejected;
+* not JSON, not a notebook, an empty file, another chapter's notebook (told by
+  content, see below): rejected;
 * nbformat 4.0-4.4 (no cell ids) or a Colab notebook (its own metadata, stored
   outputs, no ``deletable``): upgraded to 4.5, outputs cleared later;
 * nbgrader metadata stripped (nbgrader issue #1398, e.g. by Colab or by copying
@@ -19,16 +20,51 @@ grade fairly, or rejects it with a reason:
 
 Every such repair adds a human-readable note to the result.
 
-:data:`GUARD_INSTALL` and :data:`GUARD_RESTORE` are the kernel side of the
-integrity guard: installed before the first cell, run before every test cell, it
-puts back what student code may have patched to fool the tests (builtins such
-as ``AssertionError``, functions of ``torch``/``numpy``/``math``/the course's
-check modules, ``torch.Tensor`` methods, IPython's input and AST transformers,
-event hooks and exception handlers, the kernel's own methods, trace
-functions) and reports what it restored. It is a defence in depth, not a
-proof: code running in the kernel can always reach the guard itself; what it
-cannot reach, thanks to the sandbox, is the gradebook, the solutions or other
-submissions.
+The chapter is decided first, by content: the share of each release's locked
+test cells (hidden tests stripped) found unedited in the submission, across
+every chapter of notebooks/ (cell ids ``cell-NNN`` and grade ids such as
+``ex6-train-tests`` repeat across chapters, so ids alone cannot tell); a
+notebook that clearly fits another chapter is rejected ("this is the notebook
+of ..."). A cell matched by its release cell id must also be similar in source.
+
+:func:`guard_install_expression` and :func:`guard_restore_expression` are the
+kernel side of the integrity guard. Installed before the first cell, it
+snapshots what the tests rely on: builtins such as ``AssertionError``,
+functions of ``torch``/``numpy``/``math``/the course's check modules,
+``torch.Tensor`` methods, the classes of the shell, the kernel, the compiler and
+the input transformer manager, and *by value* (identity) the instance
+attributes and traitlets of those four objects and the entries of the kernel's
+``shell_handlers``/``control_handlers``; also IPython's input and AST
+transformers, event hooks, exception handlers, trace functions and
+``sys`` hooks and streams. Before every test cell it puts back whatever
+notebook code changed and reports what it restored; after every code cell it
+checks that it is still in place.
+
+How the grader knows the report is genuine: the guard lives under a random
+name of ``sys`` chosen per notebook, is compiled with globals of its own (a
+private copy of the builtins, so neither patched builtins nor notebook globals
+reach it), and is called through ``user_expressions`` of an empty execute
+request, which IPython evaluates with ``eval``: the notebook's input and AST
+transformers and its compiler are not in the way. It signs each report with a
+per-notebook key (sent only in the install, which runs before any student code,
+and not kept in ``linecache``) over a fresh nonce, and it refuses (reports
+"replaced") unless it is still the function under its name and is called
+directly by exactly the grader's expression from IPython's own
+``user_expressions``. A missing, forged or refused report after a cell makes
+the grader stop the kernel and run the notebook again without that cell (it
+scores 0, like a cell that killed the kernel); before a test cell it makes that
+test score 0.
+
+What remains possible (it is a defence in depth, not a proof: code in the
+kernel runs in the same interpreter as the guard): code that deliberately
+walks the guard's closure (``f.__closure__``) can read its key and snapshots,
+forge reports or corrupt what is restored; ctypes can rewrite any object in
+memory; a background thread started by the notebook can patch again between
+the restore and the test; an attribute the guard does not snapshot (a module
+not in its list, an object other than the shell, kernel, compiler and
+transformer manager) is not put back. What the sandbox guarantees regardless
+is that the kernel cannot reach the gradebook, the solutions or other
+submissions; such deliberate attacks are visible in the graded notebook.
 """
 from __future__ import annotations
 

@@ -57,12 +57,13 @@ def test_no_hidden_test_line_on_any_page(pages, graded_class):
 
 def test_the_hostile_submission_did_try_to_leak(pages, graded_class):
     """The test above means something: the partial submission's sgd put hidden-test
-    source into its error message (visible in the instructor's autograded copy),
-    and the page shows it redacted."""
+    source into its error message (visible in the instructor's autograded copy);
+    the grader withheld that message, so the page says so (and would redact it)."""
     graded = graded_class.var / "autograded" / "partial" / CHAPTER / f"{CHAPTER}.ipynb"
     outputs = json.dumps(json.loads(graded.read_text())["cells"])
     assert any(line in outputs for line in hidden_test_lines(CHAPTER))
-    assert REDACTED in html.unescape(pages["partial"].read_text())
+    assert "ValueError: (message withheld: it quotes the hidden tests)" in \
+        html.unescape(pages["partial"].read_text())
 
 
 def test_render_refuses_a_page_that_would_leak():

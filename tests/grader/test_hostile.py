@@ -22,17 +22,21 @@ ALL = ["ex1-synthetic-data-tests", "ex2-data-iter-tests", "ex3-linreg-tests",
        "ex4-squared-loss-tests", "ex5-sgd-tests", "ex6-train-tests"]
 
 
-# case: (builder, status, expected total, cells that must score 0 (others full), note/message text).
+# case: (builder, status, expected total, cells that must score 0 (others full), text that
+# must be in the notes or cell messages, or with "output:" in the graded notebook's output).
 # Exercise 6 trains with the student's own data_iter, linreg, squared_loss and sgd: breaking
 # one of exercises 2-5 fails it too, as it would for an honest mistake.
 CASES = {
-    "correct": (None, "graded", FULL, (), None),
+    "correct": (None, "graded", FULL, (), "output:error in w:"),
     "untouched": ("untouched", "graded", 0.0, tuple(ALL), "NotImplementedError"),
     "malformed-json": (subs.malformed_json, "rejected", 0.0, tuple(ALL), "not valid JSON"),
     "not-a-notebook": (subs.not_a_notebook, "rejected", 0.0, tuple(ALL), "not a Jupyter notebook"),
     "binary-file": (subs.binary_file, "rejected", 0.0, tuple(ALL), "binary"),
     "empty-file": (subs.empty_file, "rejected", 0.0, tuple(ALL), "empty"),
-    "wrong-chapter": (subs.wrong_chapter, "rejected", 0.0, tuple(ALL), "not the notebook of"),
+    "wrong-chapter": (subs.wrong_chapter, "rejected", 0.0, tuple(ALL),
+                      "this is the notebook of 02-softmax-regression"),
+    "wrong-chapter-stripped": (subs.wrong_chapter_stripped, "rejected", 0.0, tuple(ALL),
+                               "this is the notebook of 02-softmax-regression"),
     "nbformat-4.4": (subs.nbformat_44, "graded", FULL, (), "4.4 upgraded"),
     "colab": (subs.colab, "graded", FULL, (), "Colab"),
     "metadata-stripped": (subs.metadata_stripped, "graded", FULL, (), "recovered by matching"),
@@ -55,11 +59,24 @@ CASES = {
                      "check_squared_loss"),
     "ast-transformer": (subs.ast_transformer, "graded", 6.0, ("ex5-sgd-tests", "ex6-train-tests"),
                         "transformer"),
-    "read-hidden": ("read_hidden", "graded", FULL, (), None),
-    "write-outside": ("write_outside", "graded", FULL, (), None),
-    "network": (subs.network, "graded", FULL, (), None),
+    "read-hidden": ("read_hidden", "graded", FULL, (), "output:SNOOPED: none of the course's private"),
+    "write-outside": ("write_outside", "graded", FULL, (), "output:BLOCKED"),
+    "network": (subs.network, "graded", FULL, (), "output:NO NETWORK"),
     "training-never-finishes": (subs.training_never_finishes, "graded", 8.0, ("ex6-train-tests",),
                                 "timed out"),
+    # The guard replaced (its old fixed name, and wherever it is found): the cell is not run.
+    "guard-replaced": (subs.guard_replaced, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"),
+                       "replaced or bypassed the grader's integrity guard"),
+    # Existing attributes of the shell and the kernel replaced: put back before the tests.
+    "compile-patched": (subs.compile_patched, "graded", 7.0, ("ex4-squared-loss-tests", "ex6-train-tests"),
+                        "shell.compile.ast_parse"),
+    "shell-patched": (subs.shell_patched, "graded", 6.0, ("ex5-sgd-tests", "ex6-train-tests"),
+                      "kernel.shell_handlers.execute_request"),
+    "ignores-interrupt": (subs.ignores_interrupt, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"),
+                          "ignored the interrupt"),
+    "encoded-leak": (subs.encoded_leak, "graded", 7.0, ("ex4-squared-loss-tests", "ex6-train-tests"),
+                     "message withheld"),
+    "shadow-torch": (subs.shadow_torch, "graded", FULL, (), "torch.py (Python code"),
 }
 
 
@@ -78,10 +95,11 @@ def batch(tmp_path_factory):
                  f"--CourseDirectory.release_directory={var / 'release'}")
         context = {"root": str(ROOT), "var": str(var), "venv": sys.prefix}
 
-        def submit(student, data: bytes):
+        def submit(student, data: bytes | dict[str, bytes]):
             d = var / "submitted" / student / A
             d.mkdir(parents=True, exist_ok=True)
-            (d / f"{A}.ipynb").write_bytes(data)
+            for name, content in (data if isinstance(data, dict) else {f"{A}.ipynb": data}).items():
+                (d / name).write_bytes(content)
 
         submit("bystander", subs.dump(subs.correct_notebook()))
         first = autograde_submissions([A], ["bystander"], workers=1, limits=limits, progress=False)
@@ -105,8 +123,12 @@ def batch(tmp_path_factory):
         from grader.gradebook import scores
 
         book = {s: (scores(A, s), cell_scores(A, s)) for s in CASES}
+        # the same student's record graded again, over the first
+        again = autograde_submissions([A], ["bystander"], workers=1, limits=limits, progress=False)
+        regraded = (cell_scores(A, "bystander"), scores(A, "bystander"))
         yield {"var": var, "results": {r.student: r for r in results}, "first": first[0],
-               "before": before, "after": after, "book": book}
+               "before": before, "after": after, "book": book, "again": again[0],
+               "regraded": regraded}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -121,7 +143,9 @@ def test_case(batch, case):
     for gid in ALL:
         want = 0.0 if gid in zeros else cells[gid].max_score
         assert cells[gid].score == want, f"{gid}: {detail}"
-    if text is not None:
+    if text.startswith("output:"):
+        assert text.removeprefix("output:") in _output(batch, case), detail
+    else:
         said = " ".join(r.notes) + " " + " ".join(c.message for c in r.cells)
         assert text in said, detail
     # the gradebook says the same as the result
@@ -140,9 +164,38 @@ def _output(batch, case) -> str:
 
 def test_hidden_tests_solutions_and_gradebook_are_out_of_reach(batch):
     out = _output(batch, "read-hidden")
-    line = next(l for l in out.splitlines() if l.startswith("SNOOP"))
-    assert "True" not in line, line
-    assert "gradebook.db'" not in line.split("}", 1)[1], line
+    line = next(l for l in out.splitlines() if l.startswith("SNOOP "))
+    decoder, rest = json.JSONDecoder(), line.removeprefix("SNOOP ")
+    seen, end = decoder.raw_decode(rest)
+    found, _ = decoder.raw_decode(rest[end:].lstrip())
+    assert seen and not any(seen.values()), seen
+    assert found == [], found  # no .db file at all: neither gradebook nor the grader's copy
+
+
+def test_no_message_or_note_gives_hidden_tests_away(batch):
+    """Student code can read the running test cell's source: whatever it puts in an
+    error message (plain, or encoded) must not come back in the result."""
+    import base64
+    import re
+
+    from classroom import hidden_lines_all
+
+    hidden = {h for h in hidden_lines_all() if len(h) >= 20}
+    for case in CASES:
+        r = batch["results"][case]
+        text = " ".join(r.notes) + " " + " ".join(c.message for c in r.cells)
+        decoded = []
+        for run in re.findall(r"[A-Za-z0-9+/=_-]{16,}", text):
+            try:
+                decoded.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
+            except ValueError:
+                pass
+        for h in hidden:
+            assert h not in text and all(h not in d for d in decoded), (case, h)
+        if r.status == "graded":  # a test cell's message: its first line, 200 characters at most
+            assert all(len(c.message) <= 220 and "\n" not in c.message for c in r.cells), case
+    leak = batch["results"]["encoded-leak"]
+    assert any(n == "solution cell ex4-squared-loss raised RuntimeError" for n in leak.notes), leak.notes
 
 
 def test_nothing_written_outside_the_sandbox(batch):
@@ -167,6 +220,15 @@ def test_same_submission_same_score(batch):
     first, again = batch["first"], batch["results"]["correct"]
     assert [(c.grade_id, c.score) for c in first.cells] == [(c.grade_id, c.score) for c in again.cells]
     assert first.score == again.score == FULL
+
+
+def test_same_record_graded_twice_same_scores(batch):
+    first, again = batch["first"], batch["again"]
+    assert again.student == first.student == "bystander" and again.status == "graded"
+    assert [(c.grade_id, c.score, c.status) for c in first.cells] == \
+        [(c.grade_id, c.score, c.status) for c in again.cells]
+    cells, total = batch["regraded"]
+    assert (cells, total) == (batch["before"][0], (FULL, FULL))
 
 
 def test_gradebook_consistent(batch):

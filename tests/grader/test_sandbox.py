@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,15 +30,139 @@ def test_missing_bubblewrap_refuses_loudly(monkeypatch, tmp_path, capsys):
     assert "bubblewrap is not installed" in capsys.readouterr().out
 
 
+def _binds(cmd: list[str]) -> list[tuple[Path, Path]]:
+    """(source, destination) of every bind mount of a bwrap command line."""
+    return [(Path(cmd[i + 1]), Path(cmd[i + 2])) for i, arg in enumerate(cmd)
+            if arg in ("--bind", "--ro-bind", "--dev-bind")]
+
+
 def test_kernel_command_isolates(tmp_path):
+    from grader.course import ROOT, var_dir
+
     cmd = kernel_command(["python", "-c", "pass"], tmp_path, Limits())
     text = " ".join(cmd)
-    assert cmd[0] == sandbox.BWRAP
+    assert sandbox.BWRAP in cmd
     assert "--unshare-net" in cmd or "--unshare-all" in cmd
     assert "--die-with-parent" in cmd and "--clearenv" in cmd
     assert f"--bind {tmp_path} {tmp_path}" in text
-    assert "/solutions" not in text and "/var" not in text.replace("/var/", "")
     assert "--nproc=256" in text and "--as=" in text
+    private = [ROOT, ROOT / "solutions", ROOT / "var", var_dir(), ROOT / "grader"]
+    for src, _ in _binds(cmd):
+        for path in private:  # neither bound itself nor inside a bound folder
+            assert not path.resolve().is_relative_to(src.resolve()), (src, path)
+    assert ["--size", str(512 << 20), "--tmpfs", "/tmp"] == cmd[cmd.index("--tmpfs") - 2:cmd.index("--tmpfs") + 2]
+    assert "--setenv PYTHONSAFEPATH 1" in text
+
+
+def test_bool_settings_read_from_text():
+    from grader.sandbox import _setting
+
+    assert _setting("sandbox", "False", bool) is False and _setting("sandbox", "true", bool) is True
+    assert _setting("sandbox", False, bool) is False and _setting("memory_mb", "512", int) == 512
+    with pytest.raises(ValueError, match="c.Sandbox.sandbox = 'maybe'"):
+        _setting("sandbox", "maybe", bool)
+
+
+def test_an_ordinary_user_cannot_make_user_namespaces_in_the_sandbox(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    cmd = kernel_command(["python"], tmp_path, Limits())
+    if sandbox._bwrap_has("--disable-userns"):
+        assert "--disable-userns" in cmd and "--unshare-user" in cmd
+    assert "setpriv" not in cmd
+
+
+def test_shipped_python_code_is_not_copied(tmp_path):
+    from grader.sandbox import prepare_scratch
+
+    sub = tmp_path / "sub"
+    (sub / "pkg").mkdir(parents=True)
+    for name in ("torch.py", "helper.cpython-311.pyc", "evil.pth", "fast.so", "libx.so.1",
+                 "data.csv", "weights.pt", f"{A}.ipynb"):
+        (sub / name).write_text("x")
+    (sub / "pkg" / "__init__.py").write_text("x")
+    left_out = prepare_scratch(tmp_path / "scratch", sub)
+    assert sorted(p.name for p in (tmp_path / "scratch").iterdir()) == ["data.csv", "weights.pt"]
+    said = " ".join(left_out)
+    for name in ("torch.py", "evil.pth", "fast.so", "libx.so.1", "pkg/"):
+        assert name in said, left_out
+
+
+@pytest.mark.skipif(not os.path.exists(sandbox.BWRAP), reason="bubblewrap not installed")
+def test_a_torch_py_in_the_kernels_folder_does_not_shadow_torch(tmp_path):
+    from grader.sandbox import kernel_uid, prepare_scratch
+
+    prepare_scratch(tmp_path / "s", None, owner=kernel_uid(Limits(), 99))
+    os.chmod(tmp_path, 0o755)
+    (tmp_path / "s" / "torch.py").write_text("raise SystemExit('shadowed')\n")
+    probe = "import sys, torch; print(torch.__file__, '' in sys.path)"
+    cmd = kernel_command([sys.executable, "-c", probe], tmp_path / "s", Limits(), slot=99)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == [sys.modules["torch"].__file__ if "torch" in sys.modules
+                                  else out.stdout.split()[0], "False"], out
+    assert "site-packages/torch/" in out.stdout, out
+
+
+def test_no_sandbox_keeps_the_environment_and_the_limits(tmp_path):
+    limits = Limits(sandbox=False, threads=2, memory_mb=4096)
+    probe = ("import os, resource\n"
+             "print(os.environ['OMP_NUM_THREADS'], os.environ['PYTHONSAFEPATH'], "
+             "os.environ.get('FASHION_MNIST_DIR', '-'), resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)")
+    cmd = kernel_command([sys.executable, "-c", probe], tmp_path, limits)
+    assert sandbox.BWRAP not in cmd and not any(a.startswith("--nproc") for a in cmd)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path).stdout.split()
+    data = sandbox.dataset_dir()
+    assert out == ["2", "1", str(data) if data else "-", "4096"]
+
+
+@pytest.mark.skipif(sandbox.cgroups_unavailable() is not None or not os.path.exists(sandbox.BWRAP),
+                    reason="no cgroups here (needs root and cgroup-tools)")
+def test_the_cgroup_limits_the_whole_sandbox(tmp_path):
+    """Four children of 120 MB each fit their own 300 MB limit, not the sandbox's 300 MB."""
+    from grader.sandbox import KernelCgroup, kernel_uid, prepare_scratch
+
+    limits = Limits(memory_mb=300, nproc=40)
+    cgroup = KernelCgroup.create(limits)
+    assert cgroup is not None
+    try:
+        prepare_scratch(tmp_path / "s", None, owner=kernel_uid(limits, 98))
+        os.chmod(tmp_path, 0o755)
+        probe = ("import os, time\n"
+                 "kids = []\n"
+                 "for _ in range(4):\n"
+                 "    pid = os.fork()\n"
+                 "    if pid == 0:\n"
+                 "        block = bytearray(120 << 20)\n"
+                 "        block[::4096] = b'x' * len(block[::4096])\n"
+                 "        time.sleep(3)\n"
+                 "        os._exit(0)\n"
+                 "    kids.append(pid)\n"
+                 "print(sorted(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids))\n")
+        def run(cg):
+            cmd = kernel_command([sys.executable, "-c", probe], tmp_path / "s", limits, slot=98,
+                                 cgroup=cg)
+            return cmd, subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+        _, alone = run(None)
+        assert alone.stdout.strip() == "[0, 0, 0, 0]", alone  # per-process limits: all fit
+        cmd, out = run(cgroup)
+        assert cmd[0] == "cgexec"
+        # out of memory in the cgroup: some child (or the parent itself) is killed
+        assert "-9" in out.stdout or out.returncode in (-9, 137), out
+    finally:
+        cgroup.remove()
+    assert not any(d.exists() for d in cgroup.dirs.values())
+
+
+def test_without_cgroups_autograde_says_so_once(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(sandbox, "_cgroup_layout", lambda: "cgexec is missing (apt-get install cgroup-tools)")
+    monkeypatch.setenv("DLCOURSE_VAR", str(tmp_path / "var"))
+    monkeypatch.setattr(sandbox, "check_bwrap", lambda: None)
+    import grader.grading as grading
+
+    monkeypatch.setattr(grading, "check_bwrap", lambda: None)
+    assert main(["autograde", A, "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("no cgroup per kernel (cgexec is missing") == 1, out
 
 
 @pytest.mark.skipif(not os.path.exists(sandbox.BWRAP), reason="bubblewrap not installed")
