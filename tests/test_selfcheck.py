@@ -97,6 +97,18 @@ def test_selfcheck_passes_the_chapter_1_solution_without_nbgrader():
     assert "All visible tests pass" in out.stdout
 
 
+def test_selfcheck_steps_aside_while_nbgrader_runs_the_notebook():
+    out = run_without_nbgrader(setup=NAMESPACE + "import os\nos.environ['NBGRADER_EXECUTION'] = 'autograde'\n",
+                               code="""
+        results = selfcheck(namespace("solutions/01-linear-regression/01-linear-regression.ipynb"), "ch01")
+        print("RESULTS", json.dumps(results))
+    """)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.split("RESULTS", 1)[1]) == {}
+    assert "Self-check skipped: nbgrader is running this notebook (autograde)" in out.stdout
+    assert "pass their visible tests" not in out.stdout
+
+
 def test_failures_come_with_the_message_and_a_hint():
     out = run_without_nbgrader(setup=NAMESPACE, code="""
         path = "solutions/01-linear-regression/01-linear-regression.ipynb"
