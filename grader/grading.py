@@ -112,6 +112,10 @@ def _guard_modules(assignment: str) -> tuple[list[str], dict[str, str]]:
     return modules, aliases
 
 
+class GuardInstallError(RuntimeError):
+    """The grader could not set up its integrity guard in a fresh kernel (its own fault)."""
+
+
 def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignment: str,
                    cgroup: KernelCgroup | None = None):
     """nbgrader's Execute preprocessor with the kernel in the sandbox (see grader.sandbox)."""
@@ -198,8 +202,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
                 self.guard_installed = True
                 self.guard_name = "_" + secrets.token_hex(8)
                 self.guard_key = secrets.token_hex(16)
-                self.evaluate(guard_install_expression(self.guard_name, self.guard_key, modules,
-                                                       aliases))
+                self._install_guard()
             if utils.is_grade(cell):
                 self._guard(index)
             t0 = time.monotonic()
@@ -247,6 +250,17 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             return (reply or {}).get("content", {}).get("user_expressions", {}).get("guard")
 
         evaluate = run_sync(_async_evaluate)
+
+        def _install_guard(self):
+            """Install the guard before the first cell. No student code has run yet, so a
+            failure here is the grader's own (status "error", graded again later), not
+            something to blame on the notebook's first cell."""
+            reply = self.evaluate(guard_install_expression(self.guard_name, self.guard_key,
+                                                           modules, aliases))
+            if (reply or {}).get("data", {}).get("text/plain") != "'installed'":
+                detail = (f"{reply.get('ename')}: {reply.get('evalue')}" if reply
+                          else f"no answer within {GUARD_TIMEOUT:g} s")
+                raise GuardInstallError(f"the integrity guard could not be installed ({detail})")
 
         def _check(self, full):
             """Have the kernel run the integrity guard (``full``: restore, then check; else

@@ -140,3 +140,17 @@ def test_a_failed_merge_is_reported_and_the_batch_goes_on(course_var, monkeypatc
     with sqlite3.connect(course_var / "gradebook.db") as db:
         students = {row[0] for row in db.execute("SELECT id FROM student")}
     assert {"m1", "m3"} <= students and "m2" not in students
+
+
+def test_a_guard_that_cannot_be_installed_is_the_graders_error(course_var, monkeypatch):
+    """No student code has run when the guard is installed: a failure there is the
+    grader's own (status "error", graded again later), not the first cell's fault."""
+    from grader import sanitize
+
+    monkeypatch.setattr(sanitize, "guard_install_expression", lambda *args: "1 / 0")
+    path = submit(course_var, "guardless", f"{A}.ipynb", subs.dump(subs.correct_notebook()).decode())
+    result = grading.grade_one(A, "guardless", path)
+    assert result.status == "error", result.notes
+    said = " ".join(result.notes)
+    assert "integrity guard could not be installed (ZeroDivisionError" in said, said
+    assert "interfere" not in said and "replaced or bypassed" not in said, said
