@@ -127,7 +127,7 @@ def connect(scheduler):
     except OSError as exc:
         raise SystemExit(f"cannot reach the Dask scheduler at {scheduler}: {exc}\n"
                          "Start one with `dask scheduler` and the workers with `dask worker "
-                         f"{scheduler} --nworkers N --nthreads 1` (README: grading on a cluster).") from exc
+                         f"{scheduler} --nworkers N --nthreads 1` (README: Grading on a cluster).") from exc
 
 
 def grade_on_cluster(scheduler, jobs: Iterable[Job], limits=None, *,
@@ -196,11 +196,11 @@ def autograde_on_cluster(scheduler, assignments: list[str], students: list[str] 
 
     from .grading import submission_file, submitted_students
 
+    # A student of ``students`` without a submission is skipped, never written into the
+    # gradebook (as on one machine; see grader.grading.unknown_students).
     jobs = [(a, s, submission_file(a, s)) for a in assignments
             for s in (students or submitted_students(a))]
-    missing = [str(p) for _, _, p in jobs if not p.is_file()]
-    if missing:
-        raise SystemExit(f"no submitted notebook at {', '.join(missing[:5])}; run collect first")
+    jobs = [(a, s, p) for a, s, p in jobs if p.is_file()]
     with tqdm(total=len(jobs), desc="autograding on the cluster", unit="notebook",
               disable=not progress) as pbar:
         failed = 0

@@ -13,6 +13,11 @@ Examples:
   python -m grader autograde 01-linear-regression              # everyone, one worker per core
   python -m grader autograde 01-linear-regression -s alice bob -j 2
   python -m grader autograde 01-linear-regression --cell-timeout 60 --memory-mb 4096
+  python -m grader autograde 01-linear-regression --scheduler tcp://host:8786   # Dask cluster
+
+With --scheduler the grading runs on the workers of a Dask cluster (started with
+`dask scheduler` and `dask worker tcp://host:8786 --nworkers N --nthreads 1` on
+machines with the course environment and folder); the results are merged here.
 
 Exit status: 0 when every submission was graded (whatever its score), 1 when the
 grader itself failed on some (status "error": grade them again), when a result
@@ -44,6 +49,8 @@ def add_arguments(p):
     p.add_argument("--notebook-timeout", type=int,
                    help="seconds per notebook (c.Sandbox.notebook_timeout)")
     p.add_argument("--memory-mb", type=int, help="memory limit of a kernel (c.Sandbox.memory_mb)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask cluster, e.g. tcp://host:8786 (default: on this machine)")
     p.add_argument("--no-sandbox", action="store_true", help=NO_SANDBOX_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -70,8 +77,14 @@ def run(args):
         print(f"note: no cgroup per kernel ({why}): memory and process limits apply to each "
               "process of a kernel, not to the whole sandbox.")
     try:
-        results = autograde_submissions(args.assignments, args.students, args.workers,
-                                        limits=limits, progress=not args.quiet)
+        if args.scheduler:
+            from ..distributed import autograde_on_cluster
+
+            results = autograde_on_cluster(args.scheduler, args.assignments, args.students,
+                                           limits=limits, progress=not args.quiet)
+        else:
+            results = autograde_submissions(args.assignments, args.students, args.workers,
+                                            limits=limits, progress=not args.quiet)
     except SandboxUnavailable as e:
         print(f"ERROR: {e}")
         return 2

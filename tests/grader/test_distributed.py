@@ -60,3 +60,24 @@ def test_a_failed_task_is_recorded_and_the_rest_goes_on(client, course_var):
     assert merged == results
     assert results[0].status == "error" and "dask task failed" in results[0].notes[0]
     assert results[0].max_score == 10 and results[0].score == 0
+
+
+def test_autograde_verb_grades_on_the_cluster(client, course_var, capsys):
+    """`python -m grader autograde --scheduler ADDRESS`: graded on the workers, merged
+    here; a student without a submission is named and left out of the gradebook."""
+    from grader.cli import main
+    from nbgrader.api import Gradebook
+
+    submit(course_var, "by-cluster", f"{CHAPTER}.ipynb", "not a notebook\n")
+    code = main(["autograde", CHAPTER, "--scheduler", client.scheduler.address, "-q",
+                 "-s", "by-cluster", "ghost"])
+    out = capsys.readouterr().out
+    assert code == 1, out  # 1: "ghost" has no submission
+    assert "no collected submission of 01-linear-regression for: ghost" in out
+    assert load_result(CHAPTER, "by-cluster").status == "rejected"
+    assert scores(CHAPTER, "by-cluster") == (0, 10)
+    gb = Gradebook(f"sqlite:///{course_var / 'gradebook.db'}")
+    try:
+        assert "ghost" not in {s.id for s in gb.students}
+    finally:
+        gb.close()
