@@ -60,7 +60,8 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
   remaining cells are not run and score 0).
 * **Output**: at most ``output_mb`` of output per cell is kept.
 * **GPU**: ``/dev/nvidia*`` (and ``/dev/dri`` when present) are bound into the
-  sandbox, so a grading machine with a GPU grades on it.
+  sandbox, with ``/sys`` read-only for the driver, so a grading machine with a
+  GPU grades on it (not yet checked on a GPU machine).
 
 Where bubblewrap is missing, grading stops with :class:`SandboxUnavailable`;
 ``--no-sandbox`` (trusted submissions only) is the one explicit way around it.
@@ -297,8 +298,11 @@ def kernel_command(kernel_argv: list[str], scratch: Path, limits: Limits, slot: 
                 cmd += ["--perms", "0755", "--dir", str(parent)]
         if dest != scratch:
             cmd += ["--ro-bind", str(src), str(dest)]
-    for d in gpu_devices():
+    gpus = gpu_devices()
+    for d in gpus:
         cmd += ["--dev-bind", d, d]
+    if gpus:  # the CUDA driver reads the PCI topology from /sys (read-only here)
+        cmd += ["--ro-bind", "/sys", "/sys"]
     cmd += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch),
             "--die-with-parent", "--new-session", "--clearenv"]
     for k, v in env.items():
