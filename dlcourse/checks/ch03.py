@@ -42,8 +42,8 @@ def check_accuracy(accuracy):
 
 
 @exercise("3.3 evaluate_accuracy",
-          hint="metric = dlcourse.Accumulator(2); for each batch add (accuracy(net(X), y), y.numel()); "
-               "return metric[0] / metric[1]; wrap the loop in torch.no_grad().")
+          hint="net.eval() for an nn.Module; then, under torch.no_grad(), keep two running sums over the "
+               "batches, correct += accuracy(net(X), y) and seen += len(y); return correct / seen.")
 def check_evaluate_accuracy(evaluate_accuracy):
     X = torch.eye(3).repeat(3, 1)[:7]          # rows e0, e1, e2, e0, e1, e2, e0
     y = torch.tensor([0, 1, 2, 0, 1, 2, 1])    # the last example is misclassified by the identity
@@ -56,7 +56,7 @@ def check_evaluate_accuracy(evaluate_accuracy):
 @exercise("3.4 train_epoch",
           hint="For each batch: y_hat = net(X); l = loss(y_hat, y); with an optimizer: zero_grad(), "
                "l.mean().backward(), step(); otherwise l.sum().backward(), updater(len(y)). "
-               "Accumulate l.sum(), accuracy(y_hat, y) and len(y).")
+               "Add l.sum(), accuracy(y_hat, y) and len(y) to the totals.")
 def check_train_epoch(train_epoch):
     X, y = _toy_problem(0)
     batches = [(X[i:i + 50], y[i:i + 50]) for i in range(0, len(X), 50)]
