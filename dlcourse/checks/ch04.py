@@ -97,16 +97,19 @@ def _reference_epoch(params, batches, lr):
           hint="For each (X, y): l = loss of net(X) (mean over the batch); l.backward(); then, "
                "inside torch.no_grad(), p -= lr * p.grad and p.grad.zero_() for every p.")
 def check_sgd_epoch(sgd_epoch):
-    X, y, params = _tiny_classification()
-    batches = [(X[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    X, y, params = _tiny_classification(n=70)
+    batches = [(X[i:i + 16], y[i:i + 16]) for i in range(0, 70, 16)]   # four of 16, a last one of 6
     ref = [p.detach().clone().requires_grad_() for p in params]
     out = sgd_epoch(lambda X: _relu_mlp(X, params), params, batches, 0.5)
     assert isinstance(out, tuple) and len(out) == 2, "return the pair (mean loss, accuracy)"
     ref_loss, ref_acc = _reference_epoch(ref, batches, 0.5)
     loss, acc = float(out[0]), float(out[1])
     assert abs(loss - ref_loss) < 1e-4, \
-        f"the mean loss per example over the epoch should be {ref_loss:.4f}, got {loss:.4f}"
-    assert abs(acc - ref_acc) < 1e-6, f"the training accuracy should be {ref_acc:.4f}, got {acc:.4f}"
+        (f"the mean loss per example over the epoch should be {ref_loss:.4f}, got {loss:.4f}; the last "
+         "batch is smaller, so weigh each batch's mean loss by its size (do not average the batch means)")
+    assert abs(acc - ref_acc) < 1e-6, \
+        (f"the training accuracy should be {ref_acc:.4f}, got {acc:.4f}: count the correct predictions "
+         "over the whole epoch and divide once by the number of examples")
     for p, r in zip(params, ref):
         assert torch.allclose(p.detach(), r.detach(), atol=1e-5), \
             ("after one epoch the parameters differ from the reference: use the mean loss of each "
