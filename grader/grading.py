@@ -101,15 +101,28 @@ def _gradebook_snapshot(assignment: str) -> str:
     return f"sqlite:///{dest}"
 
 
-def _guard_modules(assignment: str) -> tuple[list[str], dict[str, str]]:
+def _guard_modules(assignment: str, with_d2l: bool = True) -> tuple[list[str], dict[str, str]]:
+    """The modules the guard snapshots before the first cell, and the names it keeps bound
+    to them. d2l (used by some tests as an oracle) costs a kernel about 2.5 s to import
+    (torchvision), so it is guarded only where the instructor's cells use it."""
     chapter = "ch" + assignment[:2]
     modules = ["builtins", "math", "random", "operator", "torch", "torch.nn", "torch.nn.functional",
-               "torch.testing", "numpy", "numpy.testing", "d2l.torch", "dlcourse", "dlcourse.checks",
+               "torch.testing", "numpy", "numpy.testing", "dlcourse", "dlcourse.checks",
                f"dlcourse.checks.{chapter}"]
     aliases = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "np": "numpy",
                "numpy": "numpy", "math": "math", "random": "random", "dlcourse": "dlcourse",
-               "d2l": "d2l.torch", chapter: f"dlcourse.checks.{chapter}"}
+               chapter: f"dlcourse.checks.{chapter}"}
+    if with_d2l:
+        modules.append("d2l.torch")
+        aliases["d2l"] = "d2l.torch"
     return modules, aliases
+
+
+def _tests_use_d2l(nb) -> bool:
+    """Whether a locked (instructor's) cell of the sanitised notebook mentions d2l."""
+    from nbgrader import utils
+
+    return any("d2l" in c.source for c in nb.cells if c.cell_type == "code" and utils.is_locked(c))
 
 
 class GuardInstallError(RuntimeError):
@@ -117,7 +130,7 @@ class GuardInstallError(RuntimeError):
 
 
 def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignment: str,
-                   cgroup: KernelCgroup | None = None):
+                   cgroup: KernelCgroup | None = None, with_d2l: bool = True):
     """nbgrader's Execute preprocessor with the kernel in the sandbox (see grader.sandbox)."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
@@ -152,7 +165,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
                 os.chown(self.connection_file, uid, uid)
 
     max_bytes = int(limits.output_mb * (1 << 20))
-    modules, aliases = _guard_modules(assignment)
+    modules, aliases = _guard_modules(assignment, with_d2l)
 
     class SandboxedExecute(Execute):
         def create_kernel_manager(self):
@@ -431,8 +444,9 @@ def grade_one(assignment: str, student: str, submission: Path, *,
                                   "student": student, "db_url": _gradebook_snapshot(assignment)},
                      "metadata": {"path": str(scratch)}}
         nb = _sanitize(nb, resources, config)
+        with_d2l = _tests_use_d2l(nb)
         executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
-                                  assignment=assignment, cgroup=cgroup)
+                                  assignment=assignment, cgroup=cgroup, with_d2l=with_d2l)
         try:
             nb, resources = executor.preprocess(copy.deepcopy(nb), resources)
         except RuntimeError as e:  # the kernel did not start (e.g. a loaded machine): once more
@@ -441,7 +455,7 @@ def grade_one(assignment: str, student: str, submission: Path, *,
             if uid is not None:
                 reap_user(uid)
             executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
-                                      assignment=assignment, cgroup=cgroup)
+                                      assignment=assignment, cgroup=cgroup, with_d2l=with_d2l)
             nb, resources = executor.preprocess(nb, resources)
         nb = _postprocess(nb, resources, config)
         _collect_notes(result, executor, nb, limits)

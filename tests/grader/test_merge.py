@@ -154,3 +154,15 @@ def test_a_guard_that_cannot_be_installed_is_the_graders_error(course_var, monke
     said = " ".join(result.notes)
     assert "integrity guard could not be installed (ZeroDivisionError" in said, said
     assert "interfere" not in said and "replaced or bypassed" not in said, said
+
+
+def test_d2l_is_guarded_only_where_the_instructors_cells_use_it():
+    from grader.course import solution_path
+
+    uses = {a: grading._tests_use_d2l(nbformat.read(solution_path(a), as_version=4))
+            for a in ("01-linear-regression", "02-softmax-regression")}
+    assert uses == {"01-linear-regression": True, "02-softmax-regression": False}
+    modules, aliases = grading._guard_modules("02-softmax-regression", with_d2l=False)
+    assert "d2l.torch" not in modules and "d2l" not in aliases and "torch" in modules
+    modules, aliases = grading._guard_modules("01-linear-regression")
+    assert "d2l.torch" in modules and aliases["d2l"] == "d2l.torch"
