@@ -28,6 +28,7 @@ and serial merges in the parent.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -444,9 +445,10 @@ def grade_one(assignment: str, student: str, submission: Path, *,
                                   "student": student, "db_url": _gradebook_snapshot(assignment)},
                      "metadata": {"path": str(scratch)}}
         nb = _sanitize(nb, resources, config)
-        with_d2l = _tests_use_d2l(nb)
-        executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
-                                  assignment=assignment, cgroup=cgroup, with_d2l=with_d2l)
+        make_executor = functools.partial(_make_executor, config, scratch=scratch, limits=limits,
+                                          slot=slot, assignment=assignment, cgroup=cgroup,
+                                          with_d2l=_tests_use_d2l(nb))
+        executor = make_executor()
         try:
             nb, resources = executor.preprocess(copy.deepcopy(nb), resources)
         except RuntimeError as e:  # the kernel did not start (e.g. a loaded machine): once more
@@ -454,8 +456,7 @@ def grade_one(assignment: str, student: str, submission: Path, *,
                 raise
             if uid is not None:
                 reap_user(uid)
-            executor = _make_executor(config, scratch=scratch, limits=limits, slot=slot,
-                                      assignment=assignment, cgroup=cgroup, with_d2l=with_d2l)
+            executor = make_executor()
             nb, resources = executor.preprocess(nb, resources)
         nb = _postprocess(nb, resources, config)
         _collect_notes(result, executor, nb, limits)
