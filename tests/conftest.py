@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from repo import tracked_files
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -24,3 +28,22 @@ def private_var(tmp_path, monkeypatch):
     var.mkdir()
     monkeypatch.setenv("DLCOURSE_VAR", str(var))
     return var
+
+
+
+@pytest.fixture(scope="session")
+def graded_demo(tmp_path_factory):
+    """A private copy of the course, built and autograded once by `python -m grader demo`:
+    (course folder, the finished process, its environment). The solution of every chapter
+    is graded as student ``demo-solution``, so its executed notebook, with every output,
+    is ``<course>/var/autograded/demo-solution/<chapter>/<chapter>.ipynb``."""
+    course = tmp_path_factory.mktemp("course")
+    for f in tracked_files():
+        if f.startswith("notebooks/"):
+            continue  # the build must regenerate these
+        (course / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, course / f)
+    env = dict(os.environ, DLCOURSE_COURSE_ROOT=str(course), DLCOURSE_VAR=str(course / "var"))
+    proc = subprocess.run([sys.executable, "-m", "grader", "demo"], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=1800)
+    return course, proc, env

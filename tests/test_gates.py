@@ -5,16 +5,15 @@
 - no solution code or hidden-test text reaches notebooks/;
 - no notebook in git stores outputs; nbgrader validate passes on the solutions.
 
-The build and the autograding run once, in a private copy of the course
-(DLCOURSE_COURSE_ROOT) with a private gradebook (DLCOURSE_VAR), through the
-same `python -m grader demo` that `make demo` runs.
+The build and the autograding run once per test session (the ``graded_demo``
+fixture of conftest.py), in a private copy of the course with a private gradebook,
+through the same `python -m grader demo` that `make demo` runs.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,35 +22,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from repo import tracked_files
 from grader.course import assignments
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = assignments()
 
 
-def tracked_files() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
-    return [f for f in out.splitlines() if (ROOT / f).is_file()]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """A private copy of the course, built and autograded by `python -m grader demo`."""
-    course = tmp_path_factory.mktemp("course")
-    for f in tracked_files():
-        if f.startswith("notebooks/"):
-            continue  # the build must regenerate these
-        (course / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / f, course / f)
-    env = dict(os.environ, DLCOURSE_COURSE_ROOT=str(course), DLCOURSE_VAR=str(course / "var"))
-    proc = subprocess.run([sys.executable, "-m", "grader", "demo"], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=1800)
-    return course, proc, env
-
-
-def test_demo_prints_the_score_table_and_passes(demo):
-    course, proc, _ = demo
+def test_demo_prints_the_score_table_and_passes(graded_demo):
+    course, proc, _ = graded_demo
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     for chapter in CHAPTERS:
         assert re.search(rf"^{re.escape(chapter)}\s+(\d+) / \1\s+0 / \1\s*$", proc.stdout, re.M), \
@@ -59,8 +38,8 @@ def test_demo_prints_the_score_table_and_passes(demo):
     assert "jupyter lab notebooks/" in proc.stdout
 
 
-def test_notebooks_are_exactly_what_the_build_generates(demo):
-    course, _, _ = demo
+def test_notebooks_are_exactly_what_the_build_generates(graded_demo):
+    course, _, _ = graded_demo
     for chapter in CHAPTERS:
         rel = f"notebooks/{chapter}/{chapter}.ipynb"
         built, committed = course / rel, ROOT / rel
@@ -71,8 +50,8 @@ def test_notebooks_are_exactly_what_the_build_generates(demo):
     assert not extra, f"notebooks/ has chapters without a solution: {extra}"
 
 
-def test_every_cell_scores_full_for_the_solution_and_zero_untouched(demo):
-    course, _, env = demo
+def test_every_cell_scores_full_for_the_solution_and_zero_untouched(graded_demo):
+    course, _, env = graded_demo
     from nbgrader.api import Gradebook
     gb = Gradebook(f"sqlite:///{course / 'var' / 'gradebook.db'}")
     try:
