@@ -25,7 +25,10 @@ $(VENV)/.installed: requirements.txt requirements-d2l.txt pyproject.toml
 	$(BIN)/python -m pip install --progress-bar on -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-d2l.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python -c "from d2l import torch as d2l; import dlcourse, nbgrader; print('environment ready')"
+	@# the distribution holds only dlcourse (the student package); the instructor's grader
+	@# imports from this checkout, from any folder, through a .pth file
+	$(BIN)/python -c "import sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], 'dlcourse-instructor.pth').write_text('$(CURDIR)\n')"
+	cd / && $(BIN)/python -c "from d2l import torch as d2l; import dlcourse.checks, grader.cli, nbgrader; print('environment ready')"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -13,6 +13,7 @@ VERBS = [
     ("build", "regenerate notebooks/ from solutions/ with nbgrader"),
     ("validate", "check the solution notebooks with nbgrader validate"),
     ("demo", "the whole cycle on two sample submissions, with a score table"),
+    ("publish", "write the student repository: notebooks, helpers, README; no solutions"),
     ("release", "hand out a chapter (or, with --feedback, its feedback) via nbgrader's exchange"),
     ("collect", "take submissions from the exchange, a zip or a folder of notebooks"),
     ("autograde", "grade submissions in parallel, each in a sandbox, into the gradebook"),
@@ -23,7 +24,8 @@ VERBS = [
 
 EPILOG = """\
 The instructor's cycle:
-  edit solutions/  ->  build  ->  release (push notebooks/ for Colab, or the exchange)
+  edit solutions/  ->  build  ->  publish (the student repository, for Colab and git)
+  ->  release (nbgrader's exchange, optional)
   ->  collect  ->  autograde  ->  feedback (release --feedback)  ->  export / report
 
 Every verb reads grader/nbgrader_config.py; the gradebook is var/gradebook.db

@@ -6,18 +6,22 @@ that makes the notebook work in a fresh Colab runtime.
 chapter authors write nothing for it. On each student notebook it
 
 1. puts a markdown cell with the badge first (a link that opens this notebook,
-   from the course repository on GitHub, in Colab);
+   from the course's student repository on GitHub, in Colab);
 2. prefixes the solution's setup cell (the first code cell, tagged ``setup``)
    with a bootstrap: when ``dlcourse`` cannot be imported (a fresh Colab
-   runtime) it installs d2l and the course helpers with pip; in the course
+   runtime) it installs d2l and the course helpers with pip, from the student
+   repository (``python -m grader publish`` writes it); in the course
    environment it does nothing. The rest of the cell is the author's own
    (import the helpers, pick the device with ``dlcourse.try_gpu()``, print it).
 
-The repository URL is configured once, in ``pyproject.toml``::
+The student repository is configured once, in ``pyproject.toml``::
 
     [tool.dlcourse]
-    repository = "https://github.com/dl-course/linear-mlp"
+    student-repository = "https://github.com/dl-course/linear-mlp"
     branch = "main"
+
+It is the repository students see (notebooks, helpers, no solutions), never this
+instructor repository.
 
 ``DLCOURSE_INSTALL_SOURCE`` (any pip requirement: a path to a checkout, a
 wheel, a git URL) makes the bootstrap install from somewhere else; the tests
@@ -67,13 +71,17 @@ if "google.colab" in sys.modules:  # widgets, Fashion-MNIST, a word about the GP
 
 
 def settings(root: Path = ROOT) -> dict[str, str]:
-    """The ``[tool.dlcourse]`` table of ``pyproject.toml``: ``repository``, ``branch``."""
+    """The ``[tool.dlcourse]`` table of ``pyproject.toml``: ``repository`` (the student
+    repository's URL, the key ``student-repository``) and ``branch``."""
     with open(root / "pyproject.toml", "rb") as f:
         table = tomllib.load(f).get("tool", {}).get("dlcourse", {})
-    if "repository" not in table:
-        raise SystemExit(f"{root / 'pyproject.toml'} has no [tool.dlcourse] repository = \"https://...\"; "
-                         "the Colab badges and the setup cells of the student notebooks need it.")
-    return {"repository": table["repository"].rstrip("/").removesuffix(".git"),
+    if "student-repository" not in table:
+        renamed = " (rename its `repository` key)" if "repository" in table else ""
+        raise SystemExit(f"{root / 'pyproject.toml'} has no [tool.dlcourse] student-repository = "
+                         f"\"https://github.com/...\"{renamed}: the Colab badges and the setup cells of "
+                         "the student notebooks point at the student repository that "
+                         "`python -m grader publish` writes.")
+    return {"repository": table["student-repository"].rstrip("/").removesuffix(".git"),
             "branch": table.get("branch", "main")}
 
 
@@ -91,9 +99,14 @@ def badge_cell(url: str):
     return cell
 
 
+def requirement(repository: str, branch: str) -> str:
+    """The pip requirement that installs the helpers from the student repository."""
+    return f"dlcourse @ git+{repository}@{branch}"
+
+
 def bootstrap(repository: str, branch: str) -> str:
     """The lines the build puts at the top of the setup cell."""
-    return BOOTSTRAP.format(mark=BOOTSTRAP_MARK, requirement=f"dlcourse @ git+{repository}@{branch}")
+    return BOOTSTRAP.format(mark=BOOTSTRAP_MARK, requirement=requirement(repository, branch))
 
 
 def add_header(nb, url: str, repository: str, branch: str):
@@ -119,7 +132,8 @@ def add_header(nb, url: str, repository: str, branch: str):
 class ColabHeader(NbGraderPreprocessor):
     """nbgrader preprocessor: the Colab badge and bootstrap on each student notebook."""
 
-    repository = Unicode(help="GitHub URL of the course (default: [tool.dlcourse] in pyproject.toml)"
+    repository = Unicode(help="GitHub URL of the student repository (default: [tool.dlcourse] "
+                                "student-repository in pyproject.toml)"
                          ).tag(config=True)
     branch = Unicode(help="branch the badges and the bootstrap point to").tag(config=True)
     release_directory = Unicode("notebooks", help="where the student notebooks live in the repository"

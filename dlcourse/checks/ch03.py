@@ -95,7 +95,7 @@ def check_train_epoch(train_epoch):
         with torch.no_grad():
             for p in (W, b):
                 p -= 0.1 * p.grad / batch_size
-                p.grad.zero_()
+                p.grad = None
 
     train_epoch(lambda X: X @ W + b, batches, loss, updater)
     assert sizes == [50, 50, 50, 50], \

@@ -61,15 +61,6 @@ def check_train_poly(train_poly):
     assert test_l < 0.01, f"the test loss should be near the noise floor, got {test_l:.4f}"
 
 
-def _reference_split(k, i, X, y):
-    size = len(X) // k
-    valid = slice(i * size, (i + 1) * size)
-    train = [j for j in range(k) if j != i]
-    X_train = torch.cat([X[j * size:(j + 1) * size] for j in train])
-    y_train = torch.cat([y[j * size:(j + 1) * size] for j in train])
-    return X_train, y_train, X[valid], y[valid]
-
-
 @exercise("5.3 K-fold split",
           hint="fold_size = n // k; fold j is rows j * fold_size to (j + 1) * fold_size; the validation "
                "data is fold i, the training data all other folds concatenated in order (torch.cat).")
