@@ -31,7 +31,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # Student notebooks open in Colab too: the build puts an "Open in Colab" badge on
 # top and makes the setup cell install the helpers in a fresh runtime (grader/header.py;
-# the repository URL is [tool.dlcourse] in pyproject.toml).
+# the student repository's URL is [tool.dlcourse] in pyproject.toml).
 c.GenerateAssignment.preprocessors.append("grader.header.ColabHeader")
 
 # nbgrader's exchange (`python -m grader release` / `collect --exchange`, and the

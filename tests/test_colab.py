@@ -1,10 +1,9 @@
 """The student notebooks in Google Colab.
 
 - every student notebook starts with an "Open in Colab" badge built from the one
-  repository URL in pyproject.toml, and its setup cell is the bootstrap;
-- the bootstrap installs the helpers in a fresh environment that lacks them
-  (installing from this checkout, through DLCOURSE_INSTALL_SOURCE, not the
-  network), prints the device, and does nothing where the helpers are installed;
+  student-repository URL in pyproject.toml, and its setup cell is the bootstrap;
+- the bootstrap does nothing where the helpers are installed (that it installs them
+  in a fresh Colab-like runtime, from the student release, is tests/test_release.py);
 - ``dlcourse.colab.setup()`` prepares a Colab runtime and is a no-op elsewhere;
 - a notebook saved by Colab (its own JSON form) grades exactly like the same
   notebook saved by JupyterLab, cell by cell, with real nbgrader.
@@ -18,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import textwrap
 import uuid
 from pathlib import Path
@@ -98,89 +96,7 @@ def test_bootstrap_does_nothing_where_the_helpers_are_installed(tmp_path):
     assert "Installing" not in proc.stdout
 
 
-# --------------------------------------------------------------------------- a fresh environment
-
-def fresh_env(where: Path) -> Path:
-    """A virtual environment that imports torch, d2l, matplotlib ... but not the course helpers.
-
-    The course's .venv has dlcourse editable-installed, so ``--system-site-packages`` is not
-    enough: the new environment sees a mirror of .venv's site-packages (symlinks) without
-    dlcourse's editable hook and metadata, added as a site directory by a .pth file.
-    """
-    site = Path(sysconfig.get_paths()["purelib"])
-    mirror = where / "site-mirror"
-    mirror.mkdir(parents=True)
-    for entry in site.iterdir():
-        if "dlcourse" in entry.name.lower():
-            continue  # __editable__.dlcourse-*.pth, its finder, dlcourse-*.dist-info
-        (mirror / entry.name).symlink_to(entry)
-    venv = where / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    py = venv / "bin" / "python"
-    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    Path(purelib, "_course_mirror.pth").write_text(f"import site; site.addsitedir({str(mirror)!r})\n")
-    return py
-
-
-def checkout_copy(where: Path) -> Path:
-    """What `pip install git+<repository>` would see: the package files of this checkout."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "--", "pyproject.toml",
-                            "README.md", "LICENSE*", "dlcourse", "grader"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (where / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, where / f)
-    return where
-
-
-FAKE_COLAB = '''\
-"""Stands in for Colab's google.colab module in the tests."""
-import types
-output = types.SimpleNamespace(enable_custom_widget_manager=lambda: print("[colab] custom widget manager"))
-'''
-
-
-def test_bootstrap_installs_the_helpers_in_a_fresh_colab_like_environment(tmp_path):
-    py = fresh_env(tmp_path)
-    probe = subprocess.run([str(py), "-c", "import torch, d2l, matplotlib\nimport dlcourse"],
-                           cwd=tmp_path, capture_output=True, text=True)
-    assert "No module named 'dlcourse'" in probe.stderr, (probe.stdout, probe.stderr)
-
-    fake = tmp_path / "fake-colab" / "google" / "colab"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text(FAKE_COLAB)
-    runtime = tmp_path / "content"  # Colab's working folder
-    runtime.mkdir()
-    cell = runtime / "setup_cell.py"
-    cell.write_text(f"import sys\nsys.path.insert(0, {str(fake.parent.parent)!r})\n"
-                    "import google.colab\n" + setup_cell(student(CHAPTER)))
-    from dlcourse import find_fashion_mnist
-    env = dict(os.environ, DLCOURSE_INSTALL_SOURCE=str(checkout_copy(tmp_path / "checkout")),
-               PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0", PIP_DISABLE_PIP_VERSION_CHECK="1",
-               FASHION_MNIST_DIR=str(find_fashion_mnist(download=False)))
-    env.pop("PYTHONPATH", None)
-
-    first = subprocess.run([str(py), str(cell)], cwd=runtime, env=env, capture_output=True,
-                           text=True, timeout=600)
-    assert first.returncode == 0, first.stdout + first.stderr
-    out = first.stdout
-    assert "Installing the course helpers from" in out, out
-    assert "[colab] custom widget manager" in out
-    assert "Fashion-MNIST:" in out
-    assert "No GPU in this runtime" in out
-    assert re.search(r"^Training on cpu \(\d+ threads; no GPU found\)$", out, re.M), out
-
-    where = subprocess.run([str(py), "-c", "import dlcourse; print(dlcourse.__file__)"], cwd=runtime,
-                           env=env, capture_output=True, text=True, check=True).stdout
-    assert str(tmp_path / "venv") in where, f"dlcourse should be installed in the new venv: {where}"
-
-    again = subprocess.run([str(py), str(cell)], cwd=runtime, env=env, capture_output=True,
-                           text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
-    assert "Installing" not in again.stdout and "Training on cpu" in again.stdout
-
+# --------------------------------------------------------------------------- dlcourse.colab
 
 def test_colab_setup_is_a_no_op_outside_colab(capsys, monkeypatch):
     import dlcourse.colab

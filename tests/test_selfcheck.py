@@ -2,8 +2,10 @@
 
 - the last code cell of every student notebook calls selfcheck for its own chapter,
   and selfcheck covers every check the notebook's test cells call;
-- it reports passed / failed / todo per exercise with the message and a hint, never a
-  bare AssertionError or a traceback, and it works without nbgrader installed;
+- it reports passed / failed / todo per exercise with the message, never a bare
+  AssertionError or a traceback, and it works without nbgrader installed;
+- hints teach: one is printed only for a failed or erroring exercise, and no hint holds a
+  line of its solution or most of one line's tokens;
 - hidden tests stay hidden: no hidden-test line in notebooks/ or in dlcourse/checks.
 """
 from __future__ import annotations
@@ -136,7 +138,9 @@ def test_failures_come_with_the_message_and_a_hint():
     assert "y should include Gaussian noise with std 0.01, but it has none" in first
     assert "RuntimeError: shape '[7]' is invalid" in first and "(in linreg, line" in first
     assert "`squared_loss` is not defined yet: run the exercise cell first." in first
-    assert first.count("hint: ") == 4
+    assert first.count("hint: ") == 3   # failed and error only: not for "not run"
+    assert "`squared_loss` is not defined yet: run the exercise cell first.\n     hint" not in first
+    assert "hint: " not in second         # todo only
     assert json.loads(results2)["1.5 SGD step"] == "todo"
     assert json.loads(results2)["1.6 training recovers w and b"] == "todo"
     assert "still the stub: replace `raise NotImplementedError()` with your code." in second
@@ -159,6 +163,8 @@ def test_untouched_notebook_gets_a_summary_not_a_traceback(chapter):
     assert results and "passed" not in results.values(), report
     assert f"Self-check, {tag}: 0 of {len(results)} exercises pass" in report
     assert "Traceback" not in report and "AssertionError" not in report
+    if set(results.values()) <= {"todo", "not run"}:
+        assert "hint:" not in report, report
 
 
 def test_an_unknown_chapter_is_explained():
@@ -168,6 +174,66 @@ def test_an_unknown_chapter_is_explained():
     """)
     assert out.returncode == 0, out.stderr
     assert "no checks for 'ch42'" in out.stdout and "ch01" in out.stdout
+
+
+# --------------------------------------------------------------------------- hints teach
+
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d+)?|\*\*|//|[-+*/@%<>=!]=?")
+
+
+def common_run(a: list[str], b: list[str]) -> int:
+    """Length of the longest common subsequence of two token lists."""
+    row = [0] * (len(b) + 1)
+    for x in a:
+        diag = 0
+        for j, y in enumerate(b):
+            diag, row[j + 1] = row[j + 1], diag + 1 if x == y else max(row[j + 1], row[j])
+    return row[-1]
+
+
+def hint_leaks(hint: str, solution: str) -> list[str]:
+    """Solution lines that ``hint`` gives away: the whole line, or most of its tokens in order."""
+    flat, hint_tokens, found = " ".join(hint.split()), TOKEN.findall(hint), []
+    for line in solution.splitlines():
+        code = " ".join(line.split("  #")[0].split())
+        tokens = TOKEN.findall(code)
+        if (len(code) >= 8 and code in flat) or (len(tokens) >= 4 and 2 * common_run(hint_tokens, tokens) > len(tokens)):
+            found.append(code)
+    return found
+
+
+def solutions_for(chapter: str, names: list[str]) -> str:
+    """The solution blocks of the cells of ``chapter`` that define any of ``names``."""
+    blocks = []
+    for cell in read("solutions", chapter).cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and any(
+                re.search(rf"^\s*(def |class )?{re.escape(n)}\b", cell.source, re.M) for n in names):
+            blocks += SOLUTION.findall(cell.source)
+    return "\n".join(blocks)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_hint_gives_away_its_solution(chapter):
+    tag = f"ch{chapter[:2]}"
+    importlib.import_module(f"dlcourse.checks.{tag}")
+    from dlcourse.checks import _REGISTRY
+    leaked = {}
+    for ex in _REGISTRY[tag]:
+        solution = solutions_for(chapter, ex.needs)
+        assert solution.strip(), f"{ex.name}: no solution cell defines {ex.needs}"
+        assert ex.hint.strip(), f"{ex.name} has no hint"
+        if hint_leaks(ex.hint, solution):
+            leaked[ex.name] = hint_leaks(ex.hint, solution)
+    assert not leaked, f"{chapter}: hints that give the solution away (say the idea, not the code): {leaked}"
+
+
+@pytest.mark.parametrize("hint", [
+    "dO = (softmax(O) - one_hot(y, q)) / n; dW2 = H.T @ dO + lambd * W2; dH = dO @ W2.T",  # an old one
+    "Use dW1 = X.T @ dZ + lambd * W1 for the first layer.",
+])
+def test_a_hint_that_spells_out_the_code_is_caught(hint):
+    assert hint_leaks(hint, solutions_for("08-initialization", ["backward"]))
 
 
 # --------------------------------------------------------------------------- hidden stays hidden

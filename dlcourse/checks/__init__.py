@@ -111,6 +111,7 @@ def selfcheck(namespace: dict, chapter: str) -> dict[str, str]:
         lines.append(f"{marks[status]} {ex.name}: {status}")
         if status != "passed":
             lines.append("     " + "\n     ".join(detail.splitlines()))
+        if status in ("failed", "error"):  # never before the student has tried
             lines.append(f"     hint: {ex.hint}")
     passed = sum(s == "passed" for s in results.values())
     print(f"Self-check, {chapter}: {passed} of {len(exercises)} exercises pass their visible tests.")

@@ -5,8 +5,9 @@ from . import exercise
 
 
 @exercise("1.1 synthetic data",
-          hint="X = torch.normal(0, 1, (num_examples, len(w))); y = X @ w + b plus "
-               "N(0, 0.01) noise; return y as a column, shape (num_examples, 1).")
+          hint="Draw the features from a standard normal distribution, one row per example and one column "
+               "per weight; the labels are the linear function of the features plus Gaussian noise of "
+               "standard deviation 0.01, returned as a column (one row per example).")
 def check_synthetic_data(synthetic_data):
     torch.manual_seed(0)
     w, b = torch.tensor([2.0, -3.4]), 4.2
@@ -22,8 +23,9 @@ def check_synthetic_data(synthetic_data):
 
 
 @exercise("1.2 minibatch iterator",
-          hint="Shuffle a list of indices with random.shuffle or torch.randperm, then yield "
-               "features[idx], labels[idx] for slices of batch_size indices; the last batch may be smaller.")
+          hint="Shuffle the example indices once per pass, then walk through them batch_size at a "
+               "time and hand out the examples at those indices, features with their labels; the "
+               "final one may hold fewer.")
 def check_data_iter(data_iter):
     features = torch.arange(25, dtype=torch.float32).reshape(25, 1)
     labels = torch.arange(25, dtype=torch.float32).reshape(25, 1) * 10
@@ -38,7 +40,8 @@ def check_data_iter(data_iter):
 
 
 @exercise("1.3 linear model",
-          hint="The model is X @ w + b: a matrix-vector product plus the broadcast bias.")
+          hint="Each prediction is the dot product of an example's features with the weights, plus the bias: "
+               "one matrix product for the whole batch, with the bias broadcast over the rows.")
 def check_linreg(linreg):
     X = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     w = torch.tensor([[0.5], [-1.0]])
@@ -50,7 +53,8 @@ def check_linreg(linreg):
 
 
 @exercise("1.4 squared loss",
-          hint="(y_hat - y)^2 / 2 per example; reshape y to y_hat's shape; do not average.")
+          hint="Half the squared difference between prediction and label, for each example on its own (no "
+               "average); the labels may come as a row, so give them the predictions' shape first.")
 def check_squared_loss(squared_loss):
     y_hat = torch.tensor([[1.0], [2.0], [4.0]])
     y = torch.tensor([1.0, 0.0, 1.0])
@@ -62,7 +66,9 @@ def check_squared_loss(squared_loss):
 
 
 @exercise("1.5 SGD step",
-          hint="Inside torch.no_grad(): param -= lr * param.grad / batch_size, then param.grad.zero_().")
+          hint="Update the parameters in place with gradient tracking off: step against the gradient, scaled "
+               "by the learning rate and divided by the batch size (the loss was summed over the batch). "
+               "Then clear the gradients, or the next batch adds to them.")
 def check_sgd(sgd):
     w = torch.tensor([1.0, 2.0], requires_grad=True)
     (w * torch.tensor([3.0, 4.0])).sum().backward()
@@ -75,8 +81,8 @@ def check_sgd(sgd):
 
 
 @exercise("1.6 training recovers w and b",
-          hint="For each epoch and minibatch: l = loss(net(X, w, b), y); l.sum().backward(); "
-               "sgd([w, b], lr, batch_size).")
+          hint="Per epoch and minibatch: predict with your model, compute the per-example loss, "
+               "backpropagate its sum, and let your SGD step update both the weights and the bias.")
 def check_train_linreg(train_linreg):
     torch.manual_seed(42)
     true_w, true_b = torch.tensor([2.0, -3.4]), 4.2

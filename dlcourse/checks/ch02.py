@@ -12,8 +12,9 @@ def _as_double(t, what):
 
 
 @exercise("2.1 one-hot labels",
-          hint="Start from torch.zeros(len(y), num_classes) and put a 1 in column y[i] of row i, "
-               "e.g. Y[torch.arange(len(y)), y] = 1.")
+          hint="Start from a float matrix of zeros, one row per label and one column per class, and set a "
+               "single 1 in each row, in the column its label names (index the rows and the columns "
+               "together).")
 def check_one_hot(one_hot):
     y = torch.tensor([2, 0, 1, 2])
     Y = one_hot(y, 3)
@@ -24,8 +25,8 @@ def check_one_hot(one_hot):
 
 
 @exercise("2.2 stable softmax",
-          hint="Subtract each row's maximum (O.max(dim=1, keepdim=True).values) before torch.exp, "
-               "then divide by the row sums (keepdim=True so the shapes broadcast).")
+          hint="exp overflows for large logits. Softmax does not change when a whole row is shifted, so "
+               "subtract each row's maximum before exponentiating, then divide each row by its own sum.")
 def check_softmax(softmax):
     O = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     P = softmax(O)
@@ -43,8 +44,8 @@ def check_softmax(softmax):
 
 
 @exercise("2.3 cross-entropy",
-          hint="Pick each row's probability of its true class, y_hat[torch.arange(len(y)), y], "
-               "and return minus its logarithm; one value per example, no mean.")
+          hint="For each example, look up the probability the model gives its true class and take minus its "
+               "logarithm: one loss per example, no mean.")
 def check_cross_entropy(cross_entropy):
     y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.5, 0.25, 0.25]])
     y = torch.tensor([2, 1])
@@ -57,8 +58,9 @@ def check_cross_entropy(cross_entropy):
 
 
 @exercise("2.4 cross-entropy from logits (log-sum-exp)",
-          hint="loss_i = logsumexp(O_i) - O_i[y_i], and logsumexp(o) = m + log(sum(exp(o - m))) "
-               "with m = max(o) for each row.")
+          hint="Never exponentiate the raw logits: the loss of a row is its log-sum-exp minus the logit of "
+               "the true class, and the log-sum-exp stays finite when you take the row maximum out of the "
+               "exponentials first.")
 def check_stable_cross_entropy(stable_cross_entropy):
     O = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
     y = torch.tensor([0, 1])
@@ -76,7 +78,8 @@ def check_stable_cross_entropy(stable_cross_entropy):
 
 
 @exercise("2.5 gradient of softmax cross-entropy",
-          hint="The gradient of the mean loss is (softmax(O) - one_hot(y)) / n, with n = len(y).")
+          hint="The gradient of the mean loss with respect to O is (softmax − one-hot) / n: the predicted "
+               "probabilities minus the one-hot labels, divided by the number of examples.")
 def check_softmax_ce_grad(softmax_ce_grad):
     torch.manual_seed(0)
     O = torch.randn(4, 3)
@@ -90,8 +93,9 @@ def check_softmax_ce_grad(softmax_ce_grad):
 
 
 @exercise("2.6 training on the blobs",
-          hint="W = zeros(d, q), b = zeros(q); each epoch: G = softmax_ce_grad(X @ W + b, y), "
-               "W -= lr * X.T @ G, b -= lr * G.sum(0).")
+          hint="Start from zero weights and bias. Each epoch is one full-batch gradient step: the logits' "
+               "gradient from exercise 2.5, carried to W through the features (a product with the transposed "
+               "features) and to b by summing over the examples.")
 def check_train_softmax_regression(train_softmax_regression):
     torch.manual_seed(1)
     centers = torch.tensor([[-3.0, 0.0], [3.0, 0.0]])

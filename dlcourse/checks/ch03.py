@@ -14,7 +14,8 @@ def _toy_problem(seed: int = 0, n: int = 200):
 
 
 @exercise("3.1 softmax regression model",
-          hint="Flatten each image to a row of 784 numbers (X.reshape(-1, W.shape[0])), then X @ W + b.")
+          hint="Flatten each image into one row of pixel values (as many as W has rows); the logits are an "
+               "affine function of those rows. No softmax here: the loss applies it.")
 def check_softmax_regression(softmax_regression):
     torch.manual_seed(0)
     X = torch.rand(5, 1, 28, 28)
@@ -27,8 +28,9 @@ def check_softmax_regression(softmax_regression):
 
 
 @exercise("3.2 accuracy",
-          hint="Take y_hat.argmax(dim=1) when y_hat has one column per class, compare with y "
-               "(same dtype) and count the matches: float((y_hat == y).sum()).")
+          hint="Turn scores into predicted classes (the index of each row's largest score) unless y_hat "
+               "already holds classes, compare them with the labels in a common dtype, and return how many "
+               "match, as a Python float.")
 def check_accuracy(accuracy):
     y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.4, 0.4, 0.2]])
     y = torch.tensor([2, 1, 1, 0])
@@ -42,8 +44,9 @@ def check_accuracy(accuracy):
 
 
 @exercise("3.3 evaluate_accuracy",
-          hint="net.eval() for an nn.Module; then, under torch.no_grad(), keep two running sums over the "
-               "batches, correct += accuracy(net(X), y) and seen += len(y); return correct / seen.")
+          hint="Put a module in evaluation mode and switch gradient tracking off; then add up the correct "
+               "predictions and the examples over all batches and divide once at the end, so that each "
+               "example weighs the same whatever its batch's size.")
 def check_evaluate_accuracy(evaluate_accuracy):
     X = torch.eye(3).repeat(3, 1)[:7]          # rows e0, e1, e2, e0, e1, e2, e0
     y = torch.tensor([0, 1, 2, 0, 1, 2, 1])    # the last example is misclassified by the identity
@@ -54,9 +57,9 @@ def check_evaluate_accuracy(evaluate_accuracy):
 
 
 @exercise("3.4 train_epoch",
-          hint="For each batch: y_hat = net(X); l = loss(y_hat, y); with an optimizer: zero_grad(), "
-               "l.mean().backward(), step(); otherwise l.sum().backward(), updater(len(y)). "
-               "Add l.sum(), accuracy(y_hat, y) and len(y) to the totals.")
+          hint="Per batch: predict, one loss per example. A torch optimizer steps on the mean loss (clear "
+               "its gradients first); a hand-written updater gets the summed loss's gradients and the batch "
+               "size. Accumulate the summed loss, the correct predictions and the number of examples.")
 def check_train_epoch(train_epoch):
     X, y = _toy_problem(0)
     batches = [(X[i:i + 50], y[i:i + 50]) for i in range(0, len(X), 50)]
@@ -104,8 +107,9 @@ def check_train_epoch(train_epoch):
 
 
 @exercise("3.5 training loop and the trained model",
-          hint="For each epoch: train_loss, train_acc = train_epoch(...); test_acc = evaluate_accuracy(net, "
-               "test_iter); append the three to a dlcourse.History and animator.add(epoch + 1, (...)).")
+          hint="Each epoch trains once over the data with your train_epoch and then measures the test "
+               "accuracy; record the three numbers in the History (and on the animator) before the next "
+               "epoch.")
 def check_train(train, history_scratch):
     from ..data import TensorLoader
     from ..train import History

@@ -10,7 +10,8 @@ from . import exercise
 
 
 @exercise("4.1 stacked linear layers collapse",
-          hint="(X W1 + b1) W2 + b2 = X (W1 W2) + (b1 W2 + b2): W = W1 @ W2, b = b1 @ W2 + b2.")
+          hint="Substitute the first affine layer into the second and expand: read off the matrix that "
+               "multiplies X and the vector that is added to the product.")
 def check_collapse(collapse):
     W1 = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]])   # (2, 3)
     b1 = torch.tensor([1.0, 0.0, 2.0])                        # (3,)
@@ -26,8 +27,9 @@ def check_collapse(collapse):
 
 
 @exercise("4.2 initialise the MLP",
-          hint="W1 = torch.randn(num_inputs, num_hiddens) * sigma, b1 = torch.zeros(num_hiddens), "
-               "same for W2, b2; create them on `device` and call requires_grad_() on each.")
+          hint="Weights from a normal distribution with standard deviation sigma (inputs × hiddens, then "
+               "hiddens × outputs), biases at zero; every tensor on the given device, and a leaf that "
+               "requires gradients.")
 def check_init_params(init_params):
     torch.manual_seed(0)
     params = init_params(784, 256, 10, sigma=0.01, device=torch.device("cpu"))
@@ -47,8 +49,8 @@ def check_init_params(init_params):
 
 
 @exercise("4.3 the MLP forward pass",
-          hint="Flatten X to (n, num_inputs), H = relu(X @ W1 + b1), return H @ W2 + b2 "
-               "(no activation on the output: the loss applies softmax).")
+          hint="Flatten each example to one row, apply the first layer and ReLU to get the hidden units, "
+               "then the second layer. No activation on the output: the loss applies softmax.")
 def check_mlp(mlp):
     W1 = torch.tensor([[1.0, -1.0], [2.0, 1.0]])
     b1 = torch.tensor([0.0, -1.0])
@@ -124,8 +126,9 @@ def check_trained_mlp(mlp, params, test_iter):
 
 
 @exercise("4.5 macro F1",
-          hint="For each class c: F1_c = 2 TP / (2 TP + FP + FN) (0 when that is 0/0); "
-               "return the mean of the num_classes values as a float.")
+          hint="Per class, count the true positives, false positives and false negatives; a class's F1 is "
+               "twice its true positives over (twice its true positives + its false positives + its false "
+               "negatives), and 0 when that is 0 / 0. Macro F1 is the plain mean over the classes.")
 def check_f1_macro(f1_macro):
     y_true = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
     y_pred = torch.tensor([0, 0, 0, 0, 0, 0, 2, 1])
@@ -147,9 +150,9 @@ def _blobs(seed, n=120):
 
 
 @exercise("4.6 resume training from a checkpoint",
-          hint="ckpt = load_checkpoint(path); net.load_state_dict(...); optimizer.load_state_dict(...); "
-               "torch.set_rng_state(ckpt['rng_state']); then train_with_metrics for the remaining "
-               "total_epochs - ckpt['epoch'] epochs with results=ckpt['results'] and the same checkpoint_path.")
+          hint="A checkpoint holds the model's and the optimizer's states, torch's random state, the number "
+               "of epochs done and the results so far: restore all of them, then train only the epochs that "
+               "remain, handing on the results and the checkpoint path.")
 def check_resume_training(resume_training):
     from ..data import TensorLoader
     from ..metrics import load_checkpoint, train_with_metrics

@@ -7,8 +7,8 @@ from . import exercise
 
 
 @exercise("5.1 polynomial features",
-          hint="Column i is x**i / i! for i = 0 .. max_degree - 1; math.factorial(i) or "
-               "torch.lgamma(i + 1).exp() gives i!. Column 0 is all ones.")
+          hint="Column i holds x to the power i divided by i factorial, for i from 0 to max_degree − 1, so "
+               "column 0 is all ones; accept x as (n,) or (n, 1).")
 def check_poly_features(poly_features):
     x = torch.tensor([[0.0], [1.0], [2.0]])
     got = poly_features(x, 4)
@@ -26,9 +26,9 @@ def check_poly_features(poly_features):
 
 
 @exercise("5.2 polynomial regression by minibatch SGD",
-          hint="For each epoch and minibatch (X, y) of train_iter: w -= lr / len(X) * X.T @ (X @ w - y) "
-               "(len(X): the last batch may be smaller). "
-               "After every 20th epoch give the animator (train loss, test loss).")
+          hint="Per minibatch, one gradient step on the mean squared loss: the gradient is the transposed "
+               "features times the residuals, divided by that batch's own length (the last batch may be "
+               "shorter). Every 20th epoch, report the training and test losses to the animator.")
 def check_train_poly(train_poly):
     X = torch.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [-2.0, 1.0]])
     y = torch.tensor([[1.0], [0.0], [2.0], [-1.0]])
@@ -62,8 +62,8 @@ def check_train_poly(train_poly):
 
 
 @exercise("5.3 K-fold split",
-          hint="fold_size = n // k; fold j is rows j * fold_size to (j + 1) * fold_size; the validation "
-               "data is fold i, the training data all other folds concatenated in order (torch.cat).")
+          hint="Cut the rows into k folds of n // k rows each, in order (the leftover rows are not used). "
+               "Fold i is the validation data; the other folds, joined in order, are the training data.")
 def check_get_k_fold_data(get_k_fold_data):
     X = torch.arange(20.0).reshape(10, 2)
     y = torch.arange(10.0).reshape(10, 1)
@@ -83,8 +83,9 @@ def check_get_k_fold_data(get_k_fold_data):
 
 
 @exercise("5.4 K-fold cross-validation",
-          hint="For i in range(k): split with get_k_fold_data(k, i, X, y), call "
-               "fit(X_train, y_train, X_valid, y_valid), and average both losses over the k folds.")
+          hint="Use each fold once as the validation data and the rest for training (your get_k_fold_data), "
+               "fit on each split, and return the mean training loss and the mean validation loss over the k "
+               "folds.")
 def check_k_fold(k_fold):
     X = torch.arange(12.0).reshape(6, 2)
     y = torch.arange(6.0).reshape(6, 1)
@@ -105,8 +106,9 @@ def check_k_fold(k_fold):
 
 
 @exercise("5.5 choosing the degree",
-          hint="For each degree d, cross-validate on features[:, :d + 1] (d + 1 columns: x^0 .. x^d) and "
-               "keep the mean validation loss; return the degree with the smallest one.")
+          hint="A polynomial of degree d uses the first d + 1 feature columns (powers 0 to d). Cross- "
+               "validate each degree on its columns, keep its mean validation loss, and return the degree "
+               "with the lowest one together with all the losses.")
 def check_select_degree(select_degree):
     torch.manual_seed(0)
     features = torch.randn(30, 6)

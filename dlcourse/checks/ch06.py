@@ -8,7 +8,7 @@ from . import exercise
 
 
 @exercise("6.1 L2 penalty",
-          hint="Half the sum of the squared entries: (w ** 2).sum() / 2 (no square root, no mean).")
+          hint="Half the sum of the squares of all the entries of w: no square root, no mean.")
 def check_l2_penalty(l2_penalty):
     w = torch.tensor([[1.0], [-2.0], [3.0]])
     got = l2_penalty(w)
@@ -23,8 +23,9 @@ def check_l2_penalty(l2_penalty):
 
 
 @exercise("6.2 training with an L2 penalty",
-          hint="Per minibatch: the summed squared loss of the batch plus len(y) * lambd * l2_penalty(w), "
-               "backward() on that total, then dlcourse.sgd([w, b], lr, len(y)).")
+          hint="Per minibatch, add the penalty to the summed squared loss, scaled by lambd and by the "
+               "batch's length (the SGD step divides by it again); backpropagate that total and step both w "
+               "and b with the course's sgd.")
 def check_train_scratch(train_scratch):
     torch.manual_seed(0)
     X = torch.randn(4, 3)
@@ -48,8 +49,9 @@ def check_train_scratch(train_scratch):
 
 
 @exercise("6.3 the decay step",
-          hint="Inside torch.no_grad(): w *= 1 - lr * lambd; w -= lr * w.grad / batch_size; "
-               "b -= lr * b.grad / batch_size; then zero both gradients.")
+          hint="Weight decay first shrinks the weights by the factor 1 − lr · lambd, then takes the usual "
+               "gradient step (divided by the batch size); the bias takes only the gradient step. Update in "
+               "place with gradient tracking off, then clear both gradients.")
 def check_sgd_decay(sgd_decay):
     w = torch.tensor([[1.0], [-2.0]], requires_grad=True)     # (d, 1) with d = 2
     b = torch.tensor([0.5], requires_grad=True)               # (1,)
@@ -65,8 +67,9 @@ def check_sgd_decay(sgd_decay):
 
 
 @exercise("6.4 weight decay on the weights only",
-          hint="torch.optim.SGD([{'params': weights, 'weight_decay': wd}, {'params': biases}], lr=lr), "
-               "with weights = parameters whose name ends in 'weight' (net.named_parameters()).")
+          hint="A torch optimizer takes parameter groups, each with its own settings: put the weights (the "
+               "parameters whose names end in 'weight') in a group with weight decay wd, and the biases in a "
+               "group without any.")
 def check_make_trainer(make_trainer):
     net = nn.Sequential(nn.Linear(3, 1))
     trainer = make_trainer(net, lr=0.5, wd=2.0)

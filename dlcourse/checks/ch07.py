@@ -10,9 +10,9 @@ from . import exercise
 
 
 @exercise("7.1 dropout layer",
-          hint="Handle p = 1 (all zeros) and p = 0 (X itself) first. Then draw one uniform number per "
-               "element (torch.rand_like(X)), keep the elements whose number is below 1 - p, divide "
-               "them by 1 - p and set the others to 0 (torch.where).")
+          hint="Treat p = 1 (everything dropped) and p = 0 (nothing dropped) first. Otherwise each element "
+               "survives on its own random draw, with probability 1 − p; divide the survivors by 1 − p so "
+               "that the expected value stays the same, and set the others to 0.")
 def check_dropout_layer(dropout_layer):
     torch.manual_seed(0)
     X = torch.arange(12, dtype=torch.float32).reshape(3, 4)
@@ -43,8 +43,8 @@ def _fixed_net(Net, dropout1, dropout2):
 
 
 @exercise("7.2 dropout only while training",
-          hint="In forward: H1 = relu(lin1(X reshaped to (-1, num_inputs))); if self.training, "
-               "H1 = dropout_layer(H1, self.dropout1); the same for H2 with dropout2; return lin3(H2).")
+          hint="Apply dropout to each hidden layer's output, after its ReLU, only while the module is in "
+               "training mode (self.training); in eval mode the net is the plain MLP.")
 def check_dropout_net(Net):
     X = torch.rand(5, 20)
     net = _fixed_net(Net, 0.5, 0.5)
@@ -77,9 +77,9 @@ def _tiny_fashion(seed):
 
 
 @exercise("7.3 training the dropout net",
-          hint="trainer = torch.optim.SGD(net.parameters(), lr=lr); return dlcourse.train(net, train_iter, "
-               "test_iter, nn.CrossEntropyLoss(reduction='none'), num_epochs, trainer, device, "
-               "animate=animate); then run the training cell below it.")
+          hint="Make plain SGD over the net's parameters with the given learning rate, and hand everything "
+               "to the course's train function (it expects a loss per example); then run the training cell "
+               "below it.")
 def check_train_dropout_net(train_dropout_net, net, history, test_iter):
     from ..train import History, evaluate_accuracy
 
@@ -111,9 +111,8 @@ def check_train_dropout_net(train_dropout_net, net, history, test_iter):
 
 
 @exercise("7.4 concise dropout MLP",
-          hint="nn.Sequential(nn.Flatten(), nn.Linear(784, num_hiddens1), nn.ReLU(), nn.Dropout(dropout1), "
-               "nn.Linear(num_hiddens1, num_hiddens2), nn.ReLU(), nn.Dropout(dropout2), "
-               "nn.Linear(num_hiddens2, 10)).")
+          hint="Flatten, then two hidden blocks of a linear layer, ReLU and dropout (with the two rates, in "
+               "order), then a linear layer to the 10 classes.")
 def check_dropout_mlp(dropout_mlp):
     torch.manual_seed(0)
     net = dropout_mlp(32, 16, 0.2, 0.5)

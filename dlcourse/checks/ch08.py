@@ -23,9 +23,10 @@ def _scalar(J) -> float:
 
 
 @exercise("8.1 forward pass",
-          hint="Z = X @ W1; H = relu(Z); O = H @ W2; J = mean cross-entropy of O and y "
-               "+ lambd / 2 * (sum of squares of W1 + sum of squares of W2); "
-               "return J and {'Z': Z, 'H': H, 'O': O}.")
+          hint="Follow the computational graph: hidden pre-activations from X and W1, ReLU, output logits "
+               "through W2. The objective is the mean cross-entropy plus lambd / 2 times the sum of the "
+               "squared entries of both weight matrices; return it with the three intermediate tensors in "
+               "the cache.")
 def check_forward(forward):
     out = forward(_X, _Y, _W1, _W2, 0.1)
     assert isinstance(out, tuple) and len(out) == 2, "forward should return a pair (J, cache)"
@@ -49,8 +50,10 @@ def check_forward(forward):
 
 
 @exercise("8.2 backward pass",
-          hint="dO = (softmax(O) - one_hot(y, q)) / n; dW2 = H.T @ dO + lambd * W2; dH = dO @ W2.T; "
-               "dZ = dH * (Z > 0); dW1 = X.T @ dZ + lambd * W1.")
+          hint="Walk the graph backwards with the chain rule. The gradient of the mean loss with respect to "
+               "O is (softmax − one-hot) / n; each weight's gradient is its layer's input, transposed, times "
+               "the gradient that reaches the layer's output, plus lambd times the weight; ReLU passes the "
+               "gradient only where its input was positive.")
 def check_backward(backward, forward):
     try:  # backward may read extra entries of its own forward's cache
         cache = dict(forward(_X, _Y, _W1, _W2, 0.1)[1])
@@ -78,8 +81,9 @@ def _pooled_var(init, n_in, n_out, draws):
 
 
 @exercise("8.3 Xavier initialisation",
-          hint="Variance 2 / (n_in + n_out): torch.randn(n_in, n_out) * sqrt(2 / (n_in + n_out)), "
-               "or uniform on [-a, a] with a = sqrt(6 / (n_in + n_out)).")
+          hint="Xavier keeps the variance of the activations and of the gradients alike: weights with mean 0 "
+               "and variance 2 / (n_in + n_out), from a normal distribution or a uniform one of that "
+               "variance.")
 def check_xavier_init(xavier_init):
     torch.manual_seed(0)
     n_in, n_out = 300, 100
@@ -92,8 +96,8 @@ def check_xavier_init(xavier_init):
 
 
 @exercise("8.4 Kaiming initialisation",
-          hint="Variance 2 / n_in: torch.randn(n_in, n_out) * sqrt(2 / n_in). torch.nn.init treats a "
-               "2-D tensor as (out, in), so its kaiming_* functions would use n_out here.")
+          hint="For ReLU layers: weights with mean 0 and variance 2 / n_in. torch.nn.init reads a 2-D tensor "
+               "as (out, in), so its kaiming functions would use n_out here.")
 def check_kaiming_init(kaiming_init):
     torch.manual_seed(0)
     n_in, n_out = 300, 100

@@ -2,10 +2,11 @@
 
 Two ways to give students the notebooks; use one or both:
 
-* **Git / Colab.** notebooks/ is committed: push it, and every notebook's
-  "Open in Colab" badge opens it from the repository in pyproject.toml
-  ([tool.dlcourse] repository). Students download their work (File > Download
-  .ipynb) and hand it in through your LMS; `collect` takes the zip.
+* **Git / Colab.** `python -m grader publish OUT` writes the student repository
+  (notebooks and helpers, no solutions): push it, and every notebook's "Open in
+  Colab" badge opens it from there ([tool.dlcourse] student-repository in
+  pyproject.toml). Students download their work (File > Download .ipynb) and
+  hand it in through your LMS; `collect` takes the zip.
 * **nbgrader's exchange** (a shared folder on a JupyterHub or lab server,
   c.Exchange.root, default /usr/local/share/nbgrader/exchange;
   DLCOURSE_EXCHANGE moves it):
