@@ -265,8 +265,9 @@ def windows(lines: list[str], n: int = 3) -> set[tuple[str, ...]]:
 
 
 def test_hidden_tests_are_not_in_the_visible_checks():
-    """No run of three hidden-test lines in dlcourse/checks (a single shared idiom such as
-    `total, correct, n = 0.0, 0.0, 0` is a coincidence, three lines in a row are a copy)."""
+    """No run of three hidden-test or judge lines in dlcourse/checks (a single shared idiom
+    such as `for _ in range(3):` is a coincidence, three lines in a row are a copy; a single
+    line of a reference solution is a leak: tests/test_release.py)."""
     visible = {}
     for path in CHECKS.glob("*.py"):
         text = path.read_text()
@@ -278,4 +279,8 @@ def test_hidden_tests_are_not_in_the_visible_checks():
             for block in HIDDEN.findall(cell.source):
                 for w in windows(block.splitlines()) & visible.keys():
                     leaks[" / ".join(w)] = f"{chapter} -> {visible[w]}"
-    assert not leaks, f"hidden-test lines copied into dlcourse/checks: {leaks}"
+    judges = ROOT / "grader" / "judges"
+    for path in sorted(judges.glob("*.py")) if judges.is_dir() else []:
+        for w in windows(path.read_text().splitlines()) & visible.keys():
+            leaks[" / ".join(w)] = f"{path.name} -> {visible[w]}"
+    assert not leaks, f"hidden-test or judge lines copied into dlcourse/checks: {leaks}"
