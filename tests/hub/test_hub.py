@@ -212,7 +212,7 @@ def test_a_student_fetches_fills_in_validates_and_submits(hub, pages, plan, who,
         "button", has_text="Submit").first.click()
     panel.locator("#submitted_assignments_list .list_item", has_text=CHAPTER).first.wait_for(timeout=120_000)
     assert (submission(hub, student) / f"{CHAPTER}.ipynb").is_file()
-    screenshot(page, artifacts, "hub-assignments" if who == 0 else "assignments-partial", docs=who == 0)
+    screenshot(page, artifacts, f"submitted-{'complete' if who == 0 else 'partial'}")
 
 
 def test_the_instructor_collects_autogrades_and_releases_feedback(hub, expected):
@@ -235,7 +235,10 @@ def test_a_student_fetches_their_own_feedback(hub, pages, expected, who, artifac
     panel = assignments_tab(page)
     item = panel.locator("#submitted_assignments_list .list_item", has_text=CHAPTER).first
     item.locator("button", has_text="Fetch Feedback").click()
-    item.get_by_text("(view feedback)").click()
+    view = item.get_by_text("(view feedback)")
+    view.wait_for(timeout=60_000)
+    screenshot(page, artifacts, "hub-assignments" if who == 0 else "assignments-partial", docs=who == 0)
+    view.click()
     listing = page.locator(".jp-DirListing-item", has_text=f"{CHAPTER}.html")
     listing.wait_for(timeout=60_000)
     listing.dblclick()
