@@ -46,7 +46,8 @@ def add_arguments(p):
     p.add_argument("--port", type=int, default=8000, help="port browsers reach the hub on (default 8000)")
     p.add_argument("--dir", type=Path, metavar="FOLDER", help="the hub's state (default var/hub)")
     p.add_argument("--remove-accounts", action="store_true",
-                   help="remove the accounts this hub created (and their homes), then exit")
+                   help="remove the accounts this hub created, with their homes (the instructor's "
+                        "course copy and gradebook too), then exit")
 
 
 def _default_instructor() -> str:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,9 +60,7 @@ class Hub:
     instructor: str
     students: list[str]
     passwords: dict[str, str]
-    base: Path
     log: Path
-    opened: list[tuple[Path, int]] = field(default_factory=list)
 
     def home(self, name: str) -> Path:
         return Path(pwd.getpwnam(name).pw_dir)
@@ -120,7 +118,7 @@ def _unattended_lab(name: str, home: Path) -> None:
             os.chown(os.path.join(folder, f), entry.pw_uid, entry.pw_gid)
 
 
-def _stop(proc: subprocess.Popen, hub: Hub | None, private: Path, names: list[str]) -> None:
+def _stop(proc: subprocess.Popen, private: Path, names: list[str]) -> None:
     """Stop the hub as Ctrl-C would, then end whatever is left of it, by process id."""
     from grader.hub.accounts import exists, processes_of
 
@@ -164,16 +162,15 @@ def hub() -> Hub:
     state, private = base / "state", base / "state" / "private"
     tag = secrets.token_hex(2)
     instructor, students = f"prof-{tag}", [f"ada-{tag}", f"ben-{tag}"]
-    opened = open_for_users(list(paths_users_need()))
     out = base / "hub-output.txt"
     env = dict(os.environ, DLCOURSE_EXCHANGE=str(base / "exchange"))
     cmd = [sys.executable, "-m", "grader", "hub", "--dir", str(state), "--instructor", instructor,
            "--students", ",".join(students), "--port", str(browser_conftest.free_port())]
-    with open(out, "w") as f:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    running = None
+    opened, proc = open_for_users(list(paths_users_need())), None
     try:
+        with open(out, "w") as f:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         deadline = time.monotonic() + HUB_START_TIMEOUT
         while "The class hub is running" not in out.read_text():
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -183,12 +180,13 @@ def hub() -> Hub:
         logins = json.loads((private / "accounts.json").read_text())
         running = Hub(url=settings.url.rstrip("/"), settings=settings, instructor=instructor,
                       students=students, passwords={n: a["password"] for n, a in logins.items()},
-                      base=base, log=private / "hub.log", opened=opened)
+                      log=private / "hub.log")
         for name in students:
             _unattended_lab(name, running.home(name))
         yield running
     finally:
-        _stop(proc, running, private, [instructor, *students])
+        if proc is not None:
+            _stop(proc, private, [instructor, *students])
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for path in (out, private / "hub.log"):
             if path.is_file():
