@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup data build demo test lab bench clean
+.PHONY: help setup data build demo test lab bench clean hub hub-setup test-hub
 
 help:
 	@echo "make setup   create .venv with the course environment"
@@ -17,6 +17,8 @@ help:
 	@echo "make test    the test suite"
 	@echo "make lab     JupyterLab on the student notebooks"
 	@echo "make bench   benchmarks against d2l and plain nbgrader"
+	@echo "make hub     (as root) a class hub: JupyterHub, nbgrader's exchange, demo accounts"
+	@echo "make test-hub  (as root) the class cycle on a real hub, in a browser"
 
 $(VENV)/.installed: requirements.txt requirements-d2l.txt pyproject.toml
 	@echo "== creating the course environment in $(VENV) (first run only; torch is large) =="
@@ -50,6 +52,23 @@ lab: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# The class hub: JupyterHub's proxy from npm, into grader/hub/node_modules (package-lock.json).
+HUB_PROXY := grader/hub/node_modules/.bin/configurable-http-proxy
+HUB_ARGS ?=
+
+$(HUB_PROXY): grader/hub/package.json grader/hub/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
+	cd grader/hub && npm ci --no-audit --no-fund
+	touch $@
+
+hub-setup: $(HUB_PROXY)
+
+hub: setup hub-setup
+	$(BIN)/python -m grader hub $(HUB_ARGS)
+
+test-hub: setup hub-setup
+	$(BIN)/python -m pytest tests/hub
 
 clean:
 	rm -rf var build bench/results .pytest_cache

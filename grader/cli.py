@@ -20,6 +20,7 @@ VERBS = [
     ("feedback", "HTML feedback per student: scores, messages, no hidden tests"),
     ("export", "grades as CSV for an LMS (--detail: a column per exercise)"),
     ("report", "class report: pass rates, histogram, slowest cells, special cases"),
+    ("hub", "a class hub: JupyterHub with nbgrader's exchange, local accounts, the grader"),
 ]
 
 EPILOG = """\

@@ -103,6 +103,18 @@ def open_notebook(page, lab, path: str) -> None:
     page.wait_for_function(JS_KERNEL_IDLE, timeout=120_000)
 
 
+def type_into(page, i: int, code: str) -> None:
+    """Click into cell ``i``'s editor, select all and type ``code``, as a person would."""
+    editor = page.evaluate_handle(f"(i) => {PANEL}.content.widgets[i].node.querySelector('.cm-content')",
+                                  i).as_element()
+    editor.scroll_into_view_if_needed()
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(code)
+    page.wait_for_function(f"([i, s]) => {PANEL}.content.widgets[i].model.sharedModel.getSource() === s",
+                           arg=[i, code], timeout=10_000)
+
+
 def menu(page, top: str, item: str) -> None:
     """Click a menu bar item, then one of its entries, as a person would."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
@@ -194,15 +206,7 @@ def test_typing_a_solution_makes_its_visible_test_pass(page, artifacts):
     solution_cell = cell_index(page, "grade_id", TYPED)
     tests = cell_index(page, "grade_id", f"{TYPED}-tests")
     before = cell(page, tests)["count"]
-    typed = answers(CHAPTER)[TYPED]
-    editor = page.evaluate_handle(f"(i) => {PANEL}.content.widgets[i].node.querySelector('.cm-content')",
-                                  solution_cell).as_element()
-    editor.scroll_into_view_if_needed()
-    editor.click()
-    page.keyboard.press("Control+a")
-    page.keyboard.insert_text(typed)
-    page.wait_for_function(f"([i, s]) => {PANEL}.content.widgets[i].model.sharedModel.getSource() === s",
-                           arg=[solution_cell, typed], timeout=10_000)
+    type_into(page, solution_cell, answers(CHAPTER)[TYPED])
     page.keyboard.press("Shift+Enter")     # run the solution cell, select the test cell
     page.keyboard.press("Shift+Enter")     # run the test cell
     page.wait_for_function(f"([i, n]) => (({PANEL}.content.widgets[i].model.executionCount) || 0) > n",
