@@ -135,4 +135,5 @@ def check_depth_scan(depth_scan):
          f"sqrt(1 - 1/pi) = 0.826, log10 -0.083; got {float(act[0, 0]):.3f}. Apply the activation "
          "after the matrix product, to every layer")
     assert abs(float(grad[0, 1])) < 0.25, \
-        f"with the Kaiming gain sqrt(2) the ReLU gradient keeps its size over 8 layers (log10 near 0), got {float(grad[0, 1]):.3f}"
+        (f"with the Kaiming gain sqrt(2) the ReLU gradient keeps its size over 8 layers (log10 near 0), "
+         f"got {float(grad[0, 1]):.3f}")
