@@ -1,4 +1,4 @@
-"""The visible checks of chapters 4-7, and the hidden tests behind them, pass the solution
+"""The visible checks of chapters 4-8, and the hidden tests behind them, pass the solution
 notebooks' own answers and reject the plausible wrong answers an audit found.
 
 Reference answers are the exercise cells of ``solutions/NN-*/NN-*.ipynb`` run in a fresh
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import nbformat
 import pytest
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import dlcourse
-from dlcourse.checks import ch04, ch05, ch06, ch07
+from dlcourse.checks import ch04, ch05, ch06, ch07, ch08
 from dlcourse.data import TensorLoader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +111,126 @@ def test_ch05_train_poly_dividing_by_batch_size_fails():
         exec(hidden("05", "ex2-train-poly-tests"), ns)
 
 
+STANDARDIZE_OK = {
+    "population std": """
+def standardize(X_train, X_valid):
+    mean = X_train.mean(0)
+    std = X_train.std(0, unbiased=False)
+    std[std == 0] = 1.0
+    return (X_train - mean) / std, (X_valid - mean) / std
+""",
+    "numpy": """
+import numpy as np
+def standardize(X_train, X_valid):
+    A, B = X_train.numpy(), X_valid.numpy()
+    mean, std = A.mean(axis=0), A.std(axis=0)
+    std[std == 0] = 1
+    return torch.from_numpy((A - mean) / std), torch.from_numpy((B - mean) / std)
+""",
+}
+
+STANDARDIZE_WRONG = [
+    # (what, a whole wrong answer, message of the visible check or None)
+    # statistics of both parts together: the validation fold leaks into the training
+    ("pooled statistics", """
+def standardize(X_train, X_valid):
+    both = torch.cat([X_train, X_valid])
+    mean, std = both.mean(0), both.std(0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return (X_train - mean) / std, (X_valid - mean) / std
+""", "using the training statistics for both parts"),
+    ("each part its own statistics", """
+def standardize(X_train, X_valid):
+    def own(X):
+        std = X.std(0)
+        return (X - X.mean(0)) / torch.where(std > 0, std, torch.ones_like(std))
+    return own(X_train), own(X_valid)
+""", "using the training statistics for both parts"),
+    ("statistics per row", """
+def standardize(X_train, X_valid):
+    mean, std = X_train.mean(1, keepdim=True), X_train.std(1, keepdim=True)
+    return (X_train - mean) / std, (X_valid - X_valid.mean(1, keepdim=True)) / X_valid.std(1, keepdim=True)
+""", None),
+    ("no centring", """
+def standardize(X_train, X_valid):
+    std = X_train.std(0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return X_train / std, X_valid / std
+""", None),
+    ("division by a zero std", """
+def standardize(X_train, X_valid):
+    mean, std = X_train.mean(0), X_train.std(0)
+    return (X_train - mean) / std, (X_valid - mean) / std
+""", "do not divide by 0"),
+    # a tiny floor for the std: a validation value off a constant column explodes
+    ("a clamped std", """
+def standardize(X_train, X_valid):
+    mean, std = X_train.mean(0), X_train.std(0).clamp_min(1e-12)
+    return (X_train - mean) / std, (X_valid - mean) / std
+""", "only centred"),
+    ("in place", """
+def standardize(X_train, X_valid):
+    mean, std = X_train.mean(0), X_train.std(0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    X_valid -= mean
+    X_train -= mean
+    return X_train / std, X_valid / std
+""", "changed its inputs"),
+]
+
+
+FIT_OK = {
+    "autograd and torch.optim.SGD": """
+def fit_standardized(X_train, y_train, X_valid, y_valid, log_target=False, num_steps=500, lr=0.1):
+    X_train, X_valid = standardize(X_train, X_valid)
+    t = y_train.log() if log_target else y_train
+    net = nn.Linear(X_train.shape[1], 1)
+    nn.init.zeros_(net.weight)
+    nn.init.zeros_(net.bias)
+    trainer = torch.optim.SGD(net.parameters(), lr=lr)
+    for _ in range(num_steps):
+        trainer.zero_grad()
+        ((net(X_train) - t) ** 2 / 2).mean().backward()
+        trainer.step()
+    with torch.no_grad():
+        p, q = net(X_train), net(X_valid)
+    if log_target:
+        p, q = p.exp(), q.exp()
+    return float(((p - y_train) ** 2).mean() ** 0.5), float(((q - y_valid) ** 2).mean() ** 0.5)
+""",
+    "a column of ones for the bias": """
+def fit_standardized(X_train, y_train, X_valid, y_valid, log_target=False, num_steps=500, lr=0.1):
+    A, B = standardize(X_train, X_valid)
+    A = torch.cat([A, torch.ones(len(A), 1)], 1)
+    B = torch.cat([B, torch.ones(len(B), 1)], 1)
+    t = torch.log(y_train) if log_target else y_train
+    w = torch.zeros(A.shape[1], 1)
+    for _ in range(num_steps):
+        w -= lr * A.T @ (A @ w - t) / len(A)
+    out = [A @ w, B @ w]
+    if log_target:
+        out = [o.exp() for o in out]
+    return tuple(float(torch.sqrt(torch.mean((o - y) ** 2))) for o, y in zip(out, (y_train, y_valid)))
+""",
+}
+
+FIT_WRONG = [
+    # (what, (old, new): an edit of the solution, message of the visible check or None)
+    ("no standardisation", ("X_train, X_valid = standardize(X_train, X_valid)",
+      "pass"), "standardised"),
+    ("the MSE, not its root", ("(pred_train - y_train).pow(2).mean().sqrt()",
+      "(pred_train - y_train).pow(2).mean()"), "without the 1/2"),
+    ("the summed gradient", ("w = w - lr / len(X_train) * (X_train.T @ r)",
+      "w = w - lr * (X_train.T @ r)"), None),
+    ("no exp for a log target", ("pred_train, pred_valid = pred_train.exp(), pred_valid.exp()",
+      "pass"), "predict exp"),
+    ("the log target ignored", ("t = torch.log(y_train) if log_target else y_train",
+      "t = y_train"), "Fit log"),
+    ("validation standardised with its own statistics", ("X_train, X_valid = standardize(X_train, X_valid)",
+      "X_train, X_valid = standardize(X_train, X_train)[0], standardize(X_valid, X_valid)[0]"), None),
+]
+
+
 # --------------------------------------------------------------------------- chapter 6
 
 def test_ch06_solutions_pass():
@@ -156,41 +277,164 @@ def test_ch07_dropout_keeping_a_fixed_count_fails():
         exec(hidden("07", "ex1-dropout-layer-tests"), {"torch": torch, "dropout_layer": exact_count_dropout})
 
 
-def perfect_net_and_data():
-    """A parameter-free 'net' that is always right on its test data (no training needed)."""
-    return nn.Identity(), [(torch.eye(10), torch.arange(10))]
+MC_OK = {
+    "torch.stack and mean": """
+def mc_dropout_predict(net, X, num_samples):
+    mode = net.training
+    net.train()
+    with torch.no_grad():
+        out = torch.stack([F.softmax(net(X), dim=-1) for _ in range(num_samples)]).mean(dim=0)
+    net.train(mode)
+    return out
+""",
+    "dropout modules switched one by one": """
+def mc_dropout_predict(net, X, num_samples):
+    was = net.training
+    net.train()
+    total = 0
+    for _ in range(num_samples):
+        with torch.no_grad():
+            total = total + net(X).softmax(dim=1)
+    if not was:
+        net.eval()
+    return total / num_samples
+""",
+}
+
+MC_WRONG = [
+    # (what, (old, new): an edit of the solution, message of the visible check or None)
+    ("averaging the logits", ("probs = sum(torch.softmax(net(X), dim=1) for _ in range(num_samples))",
+      "probs = torch.softmax(sum(net(X) for _ in range(num_samples)) / num_samples, dim=1) * num_samples"), "not the logits"),
+    ("averaging the votes", ("probs = sum(torch.softmax(net(X), dim=1) for _ in range(num_samples))",
+      "probs = sum(F.one_hot(net(X).argmax(dim=1), net(X).shape[1]).float() for _ in range(num_samples))"), None),
+    ("dropout left off", ("net.train()                                   # dropout on",
+      "pass"), "switch dropout on"),
+    ("the mode not restored", ("net.train(was_training)                   # back to the mode we found",
+      "pass"), "put it back in eval mode"),
+    ("always back to eval mode", ("net.train(was_training)                   # back to the mode we found",
+      "net.eval()"), "leave it in training mode"),
+    ("gradients recorded", ("with torch.no_grad():",
+      "if True:"), "should not require grad"),
+    ("softmax over the batch", ("torch.softmax(net(X), dim=1)",
+      "torch.softmax(net(X), dim=0)"), None),
+    ("the sum, not the mean", ("return probs / num_samples",
+      "return probs"), None),
+]
 
 
-def chapter_history(test_acc):
-    return dlcourse.History(train_loss=[0.4] * len(test_acc), train_acc=[0.85] * len(test_acc),
-                            test_acc=list(test_acc))
+# --------------------------------------------------------------------------- chapter 8
+
+SCAN_OK = {
+    "one pass per gain, recording every depth on the way": """
+def depth_scan(gains, depths, activation, width=128, batch_size=256):
+    act, grad = torch.empty(len(gains), len(depths)), torch.empty(len(gains), len(depths))
+    for i, g in enumerate(gains):
+        for j, L in enumerate(depths):
+            X = torch.randn(batch_size, width).requires_grad_()
+            Ws = [torch.randn(width, width) * (g / width ** 0.5) for _ in range(L)]
+            H = X
+            for W in Ws:
+                H = activation(H @ W)
+            grad_X, = torch.autograd.grad((H * torch.randn_like(H)).sum(), X)
+            act[i, j] = torch.log10(H.detach().std())
+            grad[i, j] = torch.log10(grad_X.std())
+    return act, grad
+""",
+    "float64 and the population std": """
+def depth_scan(gains, depths, activation, width=128, batch_size=256):
+    rows_a, rows_g = [], []
+    for g in gains:
+        ra, rg = [], []
+        for L in depths:
+            H0 = torch.randn(batch_size, width, dtype=torch.float64, requires_grad=True)
+            H = H0
+            for _ in range(L):
+                H = activation(H @ torch.normal(0.0, g / math.sqrt(width), (width, width), dtype=torch.float64))
+            (H * torch.randn_like(H)).sum().backward()
+            ra.append(math.log10(float(H.detach().std(correction=0))))
+            rg.append(math.log10(float(H0.grad.std(correction=0))))
+        rows_a.append(ra)
+        rows_g.append(rg)
+    return torch.tensor(rows_a), torch.tensor(rows_g)
+""",
+}
+
+SCAN_WRONG = [
+    # (what, (old, new): an edit of the solution, message of the visible check or None)
+    ("the weight std g / width", ("* g / math.sqrt(width)",
+      "* g / width"), r"g / sqrt\(width\)"),
+    ("the gain as a variance", ("* g / math.sqrt(width)",
+      "* math.sqrt(g / width)"), r"L \* log10\(g\)"),
+    ("the natural logarithm", ("act[i, j] = H.detach().std().log10()\n            grad[i, j] = H0.grad.std().log10()",
+      "act[i, j] = H.detach().std().log()\n            grad[i, j] = H0.grad.std().log()"), "log base 10"),
+    ("the gradient at the output", ("(H * torch.randn_like(H)).sum().backward()",
+      "H.retain_grad()\n            (H * torch.randn_like(H)).sum().backward()\n            H0 = H"), r"input H\(0\)"),
+    ("the activation before the product", ("H = activation(H @ (torch.randn(width, width) * g / math.sqrt(width)))",
+      "H = activation(H) @ (torch.randn(width, width) * g / math.sqrt(width))"), "after the matrix product"),
+    ("the activation ignored", ("H = activation(H @ (torch.randn(width, width) * g / math.sqrt(width)))",
+      "H = torch.relu(H @ (torch.randn(width, width) * g / math.sqrt(width)))"), None),
+]
 
 
-def test_ch07_train_dropout_net_solution_passes():
-    ns = answers("07", "ex3-train")
-    net, test_iter = perfect_net_and_data()
-    dips_at_the_end = [0.80, 0.83, 0.84, 0.85, 0.84, 0.86, 0.85, 0.865, 0.83, 0.845]
-    ch07.check_train_dropout_net(ns["train_dropout_net"], net, chapter_history(dips_at_the_end), test_iter)
-    exec(hidden("07", "ex3-train-tests", until="# the chapter's run"), ns)
+# ----------------------------------------------------- the new exercises of chapters 5, 7 and 8
+
+class NewExercise(NamedTuple):
+    chapter: str
+    cells: tuple[str, ...]          # solution cells to run first; the last is the exercise
+    tests: str                      # grade id of its test cell
+    check: Callable                 # its visible check
+    name: str                       # the function the check takes
+    correct: dict[str, str]         # other correct answers: {what: source}
+    wrong: list[tuple]              # (what, source or (old, new) edit of the solution, message or None)
 
 
-@pytest.mark.parametrize("old, new, message", [
-    ("lr=lr)", "lr=0.5)", "use the lr argument"),                       # the chapter's lr, not the argument
-    ("lr=lr)", "lr=lr, momentum=0.9)", "no momentum"),
-])
-def test_ch07_train_dropout_net_wrong_optimizer_fails(old, new, message):
-    ns = answers("07", "ex3-train", edit=swap(old, new))
-    net, test_iter = perfect_net_and_data()
-    with pytest.raises(AssertionError, match=message):
-        ch07.check_train_dropout_net(ns["train_dropout_net"], net, chapter_history([0.85] * 10), test_iter)
+NEW = {
+    "5.6 standardize": NewExercise("05", ("ex6-standardize",), "ex6-standardize-tests", ch05.check_standardize,
+                                   "standardize", STANDARDIZE_OK, STANDARDIZE_WRONG),
+    "5.7 fit_standardized": NewExercise("05", ("ex6-standardize", "ex7-fit-standardized"),
+                                        "ex7-fit-standardized-tests", ch05.check_fit_standardized,
+                                        "fit_standardized", FIT_OK, FIT_WRONG),
+    "7.3 mc_dropout_predict": NewExercise("07", ("ex3-mc-dropout",), "ex3-mc-dropout-tests",
+                                          ch07.check_mc_dropout_predict, "mc_dropout_predict", MC_OK, MC_WRONG),
+    "8.5 depth_scan": NewExercise("08", ("ex5-depth-scan",), "ex5-depth-scan-tests", ch08.check_depth_scan,
+                                  "depth_scan", SCAN_OK, SCAN_WRONG),
+}
+
+
+def namespace(ex: NewExercise, answer: str | tuple[str, str] | None = None) -> dict:
+    """The exercise's cells run in a fresh namespace, its own answer being the solution (None),
+    an (old, new) edit of the solution, or another whole answer (a source)."""
+    if answer is None:
+        return answers(ex.chapter, *ex.cells)
+    if isinstance(answer, tuple):
+        return answers(ex.chapter, *ex.cells, edit=swap(*answer))
+    ns = answers(ex.chapter, *ex.cells[:-1])
+    exec(answer, ns)
+    return ns
+
+
+def run_checks(ex: NewExercise, ns: dict) -> None:
+    ex.check(ns[ex.name])
+    exec(hidden(ex.chapter, ex.tests), ns)
+
+
+RIGHT = [(key, what) for key, ex in NEW.items() for what in [None, *sorted(ex.correct)]]
+WRONG = [(key, i) for key, ex in NEW.items() for i in range(len(ex.wrong))]
+
+
+@pytest.mark.parametrize("key, what", RIGHT, ids=[f"{k}: {w or 'the solution'}" for k, w in RIGHT])
+def test_new_exercises_pass_correct_answers(key, what):
+    ex = NEW[key]
+    run_checks(ex, namespace(ex, ex.correct[what] if what else None))
+
+
+@pytest.mark.parametrize("key, i", WRONG, ids=[f"{k}: {NEW[k].wrong[i][0]}" for k, i in WRONG])
+def test_new_exercises_reject_wrong_answers(key, i):
+    ex = NEW[key]
+    _, answer, message = ex.wrong[i]
+    ns = namespace(ex, answer)
     with pytest.raises(AssertionError):
-        exec(hidden("07", "ex3-train-tests", until="# the chapter's run"), ns)
-
-
-def test_ch07_chapter_run_below_the_floor_fails():
-    ns = answers("07", "ex3-train")
-    net, test_iter = perfect_net_and_data()
-    with pytest.raises(AssertionError, match="best test accuracy of the last three epochs"):
-        ch07.check_train_dropout_net(ns["train_dropout_net"], net, chapter_history([0.83] * 10), test_iter)
-    with pytest.raises(AssertionError, match="10 epochs"):
-        ch07.check_train_dropout_net(ns["train_dropout_net"], net, chapter_history([0.85] * 5), test_iter)
+        exec(hidden(ex.chapter, ex.tests), ns)
+    if message:
+        with pytest.raises(AssertionError, match=message):
+            ex.check(ns[ex.name])

@@ -129,3 +129,64 @@ def check_select_degree(select_degree):
     assert math.isclose(losses[2], 1.0) and math.isclose(losses[0], 3.0), \
         f"losses[d] is the mean validation loss of degree d; got {losses}"
     assert best == 2, f"degree 2 (3 columns) has the smallest validation loss here, got {best}"
+
+
+@exercise("5.6 standardising with the training part",
+          hint="Both sets are shifted and scaled with the training fold's own column means and standard "
+               "deviations (the validation fold must not leak into them); a constant column would "
+               "divide by 0, so leave it unscaled.")
+def check_standardize(standardize):
+    X_train = torch.tensor([[1.0, 10.0], [3.0, 10.0], [5.0, 10.0]])    # column 1 is constant
+    X_valid = torch.tensor([[7.0, 12.0]])
+    before = X_train.clone(), X_valid.clone()
+    out = standardize(X_train, X_valid)
+    assert isinstance(out, tuple) and len(out) == 2, "return the pair (X_train_std, X_valid_std)"
+    train, valid = out
+    assert torch.equal(X_train, before[0]) and torch.equal(X_valid, before[1]), \
+        "standardize changed its inputs: compute new tensors instead of subtracting in place"
+    assert tuple(train.shape) == (3, 2) and tuple(valid.shape) == (1, 2), \
+        f"the shapes should stay (3, 2) and (1, 2), got {tuple(train.shape)} and {tuple(valid.shape)}"
+    assert torch.isfinite(train).all() and torch.isfinite(valid).all(), \
+        f"column 1 is constant in X_train (std 0): only centre it, do not divide by 0; got {train.tolist()}"
+    # column 0 of X_train has mean 3 and std 2 (torch's default) or 1.633 (population std)
+    choices = {"the std over the rows of X_train": 2.0, "the population std over the rows of X_train": (8 / 3) ** 0.5}
+    ok = [name for name, s in choices.items()
+          if torch.allclose(train[:, 0], torch.tensor([-2.0, 0.0, 2.0]) / s, atol=1e-4)
+          and abs(float(valid[0, 0]) - 4.0 / s) < 1e-4]
+    assert ok, (f"column 0 of X_train is [1, 3, 5]: mean 3, std 2. Its standardised values are "
+                f"[-1, 0, 1] and the validation value 7 becomes (7 - 3) / 2 = 2, using the training "
+                f"statistics for both parts; got {train[:, 0].tolist()} and {float(valid[0, 0]):.4f}")
+    assert torch.allclose(train[:, 1], torch.zeros(3)) and abs(float(valid[0, 1]) - 2.0) < 1e-5, \
+        (f"a constant column is only centred: [10, 10, 10] becomes [0, 0, 0] and the validation "
+         f"value 12 becomes 2; got {train[:, 1].tolist()} and {float(valid[0, 1]):.4f}")
+
+
+@exercise("5.7 linear regression on standardised features",
+          hint="Standardise with your function first; with a log target, fit the logarithm of y and undo "
+               "it before you measure. Full-batch gradient descent on the mean squared error from zero "
+               "weights, and the error in the units of y (the root of the mean squared difference).")
+def check_fit_standardized(fit_standardized):
+    # the least-squares line through (0, 1), (1, 1), (2, 3), (3, 3) is 0.8 + 0.8 x:
+    # residuals 0.2, -0.6, 0.6, -0.2, so the training RMSE is sqrt(0.2) = 0.4472; at x = 4 it is exact
+    X = torch.tensor([[0.0], [1.0], [2.0], [3.0]])
+    y = torch.tensor([[1.0], [1.0], [3.0], [3.0]])
+    out = fit_standardized(X, y, torch.tensor([[4.0]]), torch.tensor([[4.0]]))
+    assert isinstance(out, tuple) and len(out) == 2, "return the pair (train_rmse, valid_rmse)"
+    train_rmse, valid_rmse = map(float, out)
+    assert abs(train_rmse - 0.2 ** 0.5) < 1e-3 and valid_rmse < 1e-3, \
+        (f"500 steps at lr 0.1 reach the least-squares line 0.8 + 0.8 x: training RMSE "
+         f"sqrt(0.2) = 0.4472, validation RMSE 0 at x = 4; got {train_rmse:.4f} and {valid_rmse:.4f}. "
+         "Report the root of the mean squared error, without the 1/2")
+    X = torch.tensor([[100.0, 1.0], [250.0, 2.0], [400.0, 2.0], [900.0, 1.0]])
+    y = 2 + 0.01 * X[:, :1] + X[:, 1:]
+    train_rmse, _ = fit_standardized(X, y, X[:1], y[:1])
+    assert math.isfinite(train_rmse) and train_rmse < 1e-2, \
+        (f"on features of size 100-900 the fit should still converge (y is linear in x, so the RMSE "
+         f"is 0), got {train_rmse}: are the features standardised before the gradient steps?")
+    X = torch.tensor([[0.0], [1.0], [2.0], [3.0]])
+    y = torch.exp(X)
+    train_rmse, valid_rmse = fit_standardized(X, y, torch.tensor([[4.0]]), torch.exp(torch.tensor([[4.0]])),
+                                              log_target=True)
+    assert train_rmse < 0.05 and valid_rmse < 0.5, \
+        (f"with log_target=True, y = exp(x) is fitted exactly (log y = x), so both RMSEs should be near 0 "
+         f"in the units of y; got {train_rmse:.4f} and {valid_rmse:.4f}. Fit log(y), predict exp(X w + b)")

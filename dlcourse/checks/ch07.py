@@ -1,7 +1,5 @@
 """Visible tests of chapter 7, dropout."""
-import copy
-import os
-from unittest import mock
+import math
 
 import torch
 from torch import nn
@@ -65,49 +63,45 @@ def check_dropout_net(Net):
         "should be lin3's bias; is dropout2 applied after the second hidden layer?"
 
 
-def _tiny_fashion(seed):
-    """64 + 32 random 'images' with a learnable label, in fixed-order batches (no shuffling)."""
-    from ..data import TensorLoader
+class _Scripted(nn.Module):
+    """Logits from a script: in training mode, pass k returns script[k]; in eval mode, eval_logits."""
 
-    g = torch.Generator().manual_seed(seed)
-    X = torch.rand(96, 1, 28, 28, generator=g)
-    y = (X[:, 0, :14].mean(dim=(1, 2)) > X[:, 0, 14:].mean(dim=(1, 2))).long()
-    cpu = torch.device("cpu")
-    return (TensorLoader(X[:64], y[:64], 16, device=cpu), TensorLoader(X[64:], y[64:], 32, device=cpu))
+    def __init__(self, script, eval_logits):
+        super().__init__()
+        self.script, self.eval_logits, self.calls = script, eval_logits, 0
+        self.scale = nn.Parameter(torch.ones(()))     # so that outputs require grad outside no_grad
+
+    def forward(self, X):
+        if not self.training:
+            return self.eval_logits * self.scale
+        out = self.script[self.calls % len(self.script)]
+        self.calls += 1
+        return out * self.scale
 
 
-@exercise("7.3 training the dropout net",
-          hint="Make plain SGD over the net's parameters with the given learning rate, and hand everything "
-               "to the course's train function (it expects a loss per example); then run the training cell "
-               "below it.")
-def check_train_dropout_net(train_dropout_net, net, history, test_iter):
-    from ..train import History, evaluate_accuracy
-
-    small_train, small_test = _tiny_fashion(7)
-    torch.manual_seed(8)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 5), nn.ReLU(), nn.Linear(5, 2))
-    reference = copy.deepcopy(model)
-    with mock.patch.dict(os.environ, DLCOURSE_PROGRESS="0"):     # no progress bar for this tiny run
-        result = train_dropout_net(model, small_train, small_test, 0.3, 2, animate=False)
-    assert isinstance(result, History), f"return the dlcourse.History of the run, got {type(result).__name__}"
-    assert len(result.test_acc) == 2, f"2 epochs should give 2 test accuracies, got {len(result.test_acc)}"
-    trainer = torch.optim.SGD(reference.parameters(), lr=0.3)
-    for _ in range(2):
-        for X, y in small_train:
-            trainer.zero_grad()
-            nn.functional.cross_entropy(reference(X), y).backward()
-            trainer.step()
-    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(model.parameters(), reference.parameters())), \
-        ("after 2 epochs at lr = 0.3 the weights differ from plain SGD (one step per batch on the mean "
-         "cross-entropy, no momentum): use the lr argument and torch.optim.SGD(net.parameters(), lr=lr)")
-    assert len(history.test_acc) == 10, \
-        f"the chapter's run trains for num_epochs = 10 epochs; history has {len(history.test_acc)}"
-    best = max(history.test_acc[-3:])
-    assert best >= 0.84, \
-        (f"the best test accuracy of the last three epochs should be at least 0.84, got {best:.3f} "
-         f"(all epochs: {[round(a, 3) for a in history.test_acc]})")
-    acc = evaluate_accuracy(net, test_iter)
-    assert acc >= 0.8, f"the trained net itself should reach a test accuracy of at least 0.80, got {acc:.3f}"
+@exercise("7.3 Monte Carlo dropout",
+          hint="Dropout must stay on while you predict: average the class probabilities (not the "
+               "logits) of several passes in training mode, without recording gradients, and leave the "
+               "net in the mode you found it in.")
+def check_mc_dropout_predict(mc_dropout_predict):
+    # two passes: logits [0, 0] give probabilities [0.5, 0.5], logits [ln 3, 0] give [0.75, 0.25]
+    script = [torch.tensor([[0.0, 0.0]]), torch.tensor([[math.log(3.0), 0.0]])]
+    net = _Scripted(script, eval_logits=torch.tensor([[-5.0, 5.0]])).eval()
+    probs = mc_dropout_predict(net, torch.zeros(1, 3), 2)
+    assert tuple(probs.shape) == (1, 2), f"one row of 2 class probabilities expected, got shape {tuple(probs.shape)}"
+    assert net.calls == 2, \
+        (f"num_samples = 2 passes in training mode expected, the net saw {net.calls} in training mode: "
+         "switch dropout on with net.train() before the passes")
+    want = torch.tensor([[0.625, 0.375]])
+    assert torch.allclose(probs.detach(), want, atol=1e-4), \
+        (f"the passes give probabilities [0.5, 0.5] and [0.75, 0.25], whose mean is [0.625, 0.375]; got "
+         f"{[round(v, 4) for v in probs.detach().reshape(-1).tolist()]}. Average the softmax "
+         "probabilities, not the logits or the predicted labels")
+    assert not probs.requires_grad, "compute the passes under torch.no_grad(): the result should not require grad"
+    assert not net.training, "the net was in eval mode before the call: put it back in eval mode afterwards"
+    net = _Scripted(script, eval_logits=torch.tensor([[-5.0, 5.0]])).train()
+    mc_dropout_predict(net, torch.zeros(1, 3), 3)
+    assert net.training, "the net was in training mode before the call: leave it in training mode"
 
 
 @exercise("7.4 concise dropout MLP",

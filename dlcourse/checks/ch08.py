@@ -1,4 +1,6 @@
 """Visible tests of chapter 8, forward/backward propagation, numerical stability and initialisation."""
+import math
+
 import torch
 
 from . import exercise
@@ -106,3 +108,36 @@ def check_kaiming_init(kaiming_init):
     assert abs(mean) < 0.1 * want ** 0.5, f"the weights should have mean 0, got {mean:.4f}"
     assert abs(var / want - 1) < 0.1, \
         f"for n_in = {n_in}, n_out = {n_out} the variance should be 2 / n_in = {want:.5f}, got {var:.5f}"
+
+
+@exercise("8.5 scale × depth",
+          hint="For each gain and depth, push a random batch through that many fresh layers whose "
+               "weights are scaled by gain / sqrt(width), then send a random gradient back; record the "
+               "spread (standard deviation, in log10) of the last activations and of the input's "
+               "gradient.")
+def check_depth_scan(depth_scan):
+    torch.manual_seed(0)
+    out = depth_scan([0.5, 2.0], [1, 4], lambda z: z)
+    assert isinstance(out, tuple) and len(out) == 2, "depth_scan should return the pair (act, grad)"
+    act, grad = out
+    for name, got in [("act", act), ("grad", grad)]:
+        assert tuple(got.shape) == (2, 2), \
+            f"{name} should have shape (len(gains), len(depths)) = (2, 2), got {tuple(got.shape)}"
+    # a linear layer with weights N(0, g^2 / width) multiplies the size of the signal, and of the
+    # gradient on its way back, by g: after L layers log10 std = L log10(g)
+    want = torch.tensor([[-0.301, -1.204], [0.301, 1.204]])
+    for name, got, what in [("act", act, "the output H(L)"), ("grad", grad, "the input gradient dJ/dH(0)")]:
+        err = float((got.detach().float() - want).abs().max())
+        assert err < 0.1, \
+            (f"with the identity as activation, log10 of the std of {what} should be L * log10(g): "
+             f"{want.tolist()} for gains [0.5, 2] (rows) and depths [1, 4] (columns); got "
+             f"{[[round(v, 3) for v in row] for row in got.detach().tolist()]}. Check the weight std "
+             "g / sqrt(width), log base 10, and that grad is the gradient of the input H(0)")
+    act, grad = depth_scan([2 ** 0.5], [1, 8], torch.relu)
+    assert abs(float(act[0, 0]) - math.log10(2 ** 0.5 * math.sqrt(0.5 - 0.5 / math.pi))) < 0.05, \
+        (f"one ReLU layer with the Kaiming gain sqrt(2): the output relu(H(0) @ W) has std "
+         f"sqrt(1 - 1/pi) = 0.826, log10 -0.083; got {float(act[0, 0]):.3f}. Apply the activation "
+         "after the matrix product, to every layer")
+    assert abs(float(grad[0, 1])) < 0.25, \
+        (f"with the Kaiming gain sqrt(2) the ReLU gradient keeps its size over 8 layers (log10 near 0), "
+         f"got {float(grad[0, 1]):.3f}")
