@@ -512,6 +512,32 @@ def run_judges(assignment: str, student: str, probe: Callable, *, present: set[s
     return verdicts
 
 
+RUNTIME = Path(__file__).parent / "kernel" / "runtime.py"
+
+
+def install_code(name: str) -> str:
+    """Code that installs the probe runtime in a kernel as the module ``name``."""
+    return (f"import sys as _s, types as _t\n_m = _t.ModuleType({name!r})\n"
+            f"exec(compile({RUNTIME.read_text()!r}, '<grader runtime>', 'exec'), _m.__dict__)\n"
+            f"_s.modules[{name!r}] = _m\ndel _s, _t, _m")
+
+
+def probe_expression(name: str, request: dict) -> str:
+    """The user expression that runs ``request`` with the runtime ``name``."""
+    b64 = base64.b64encode(json.dumps(request).encode()).decode("ascii")
+    return f"__import__('sys').modules[{name!r}].probe({b64!r})"
+
+
+def reply_of(shell_reply: dict | None, timeout: float) -> dict:
+    """The probe's reply in a kernel's execute reply (None: no answer in time)."""
+    if shell_reply is None:
+        raise ProbeTimeout(f"no answer within {timeout:g} s")
+    expr = shell_reply.get("content", {}).get("user_expressions", {}).get("probe")
+    if not isinstance(expr, dict) or expr.get("status") != "ok":
+        raise Fail("the grader's probe got no readable answer from the notebook's kernel")
+    return read_reply(str(expr.get("data", {}).get("text/plain", "")))
+
+
 _B64_REPLY = re.compile(r"'([A-Za-z0-9+/=]*)'")
 
 
