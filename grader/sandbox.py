@@ -666,5 +666,7 @@ class KernelCgroup:
                 except OSError:
                     pass
             time.sleep(0.05)
-        if any(d.exists() for d in self.dirs.values()):
-            subprocess.run(["cgdelete", *self._groups()], capture_output=True)
+        for controller, d in self.dirs.items():  # one at a time: cgdelete 2.0 given several
+            if d.exists():                         # controllers at one path deletes only one
+                subprocess.run(["cgdelete", "-g", f"{controller}:{self._path(controller)}"],
+                               capture_output=True)
