@@ -154,8 +154,15 @@ def test_the_cgroup_limits_the_whole_sandbox(tmp_path):
     assert not any(d.exists() for d in cgroup.dirs.values())
 
 
-def test_without_cgroups_autograde_says_so_once(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(sandbox, "_cgroup_layout", lambda: "cgexec is missing (apt-get install cgroup-tools)")
+@pytest.mark.parametrize("layout, said", [
+    ("cgexec is missing (apt-get install cgroup-tools)", "no cgroup per kernel (cgexec is missing"),
+    (("v1", {"memory": Path("/m"), "pids": Path("/p")}),
+     "no CPU share per kernel (no writable cgroup v1 cpu controller"),
+    (("v2", {"memory": Path("/g"), "pids": Path("/g")}),
+     "no CPU share per kernel (the cpu controller is not enabled for children of /g)"),
+])
+def test_without_cgroups_autograde_says_so_once(monkeypatch, tmp_path, capsys, layout, said):
+    monkeypatch.setattr(sandbox, "_cgroup_layout", lambda: layout)
     monkeypatch.setenv("DLCOURSE_VAR", str(tmp_path / "var"))
     monkeypatch.setattr(sandbox, "check_bwrap", lambda: None)
     import grader.grading as grading
@@ -163,7 +170,7 @@ def test_without_cgroups_autograde_says_so_once(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(grading, "check_bwrap", lambda: None)
     assert main(["autograde", A, "-q"]) == 0
     out = capsys.readouterr().out
-    assert out.count("no cgroup per kernel (cgexec is missing") == 1, out
+    assert out.count(said) == 1 and out.count("note: no") == 1, out
 
 
 @pytest.mark.skipif(not os.path.exists(sandbox.BWRAP), reason="bubblewrap not installed")
