@@ -600,13 +600,23 @@ class KernelCgroup:
 
     @classmethod
     def create(cls, limits: Limits) -> "KernelCgroup | None":
-        """A new cgroup with the limits, or None where cgroups are unavailable."""
-        import subprocess
-
+        """A new cgroup with the limits, or None where cgroups are unavailable. Where the
+        cpu settings are refused (e.g. ``cpu_cores`` above a quota on the grader's own
+        cgroup), the cgroup is made without the cpu controller: memory and processes
+        stay bounded."""
         layout = _cgroup_layout()
         if isinstance(layout, str):
             return None
         version, dirs = layout
+        cg = cls._made(version, dirs, limits)
+        if cg is None and "cpu" in dirs:
+            cg = cls._made(version, {c: d for c, d in dirs.items() if c != "cpu"}, limits)
+        return cg
+
+    @classmethod
+    def _made(cls, version: str, dirs: dict[str, Path], limits: Limits) -> "KernelCgroup | None":
+        import subprocess
+
         _CGROUP_COUNTER[0] += 1
         cg = cls(version, dirs, f"dlgrader-{os.getpid()}-{_CGROUP_COUNTER[0]}")
         memory = str(limits.memory_mb << 20)

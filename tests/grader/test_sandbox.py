@@ -330,3 +330,19 @@ def test_cpu_cores_caps_a_kernel(tmp_path):
     print(f"2 busy processes for 2 s at cpu_cores=0.25: {cpu:.2f} s of CPU, "
           f"throttled {stat['nr_throttled']} times; load average {os.getloadavg()[0]:.1f}")
     assert int(stat["nr_throttled"]) > 0 and cpu < 0.8, (cpu, stat)
+
+
+@pytest.mark.skipif(_NO_CPU_CGROUP, reason=_WHY_NO_CPU_CGROUP)
+def test_refused_cpu_settings_keep_the_memory_and_process_limits(monkeypatch):
+    from grader.sandbox import KernelCgroup
+
+    monkeypatch.setattr(sandbox, "_cpu_settings", lambda version, limits: [("cpu.shares", "-5")])
+    cgroup = KernelCgroup.create(Limits(nproc=40))
+    assert cgroup is not None and "cpu" not in cgroup.dirs
+    try:
+        assert (cgroup.dirs["pids"] / "pids.max").read_text().strip() == "40"
+    finally:
+        cgroup.remove()
+    assert not any(d.exists() for d in cgroup.dirs.values())
+    cpu_parent = sandbox._cgroup_layout()[1]["cpu"]  # the refused attempt left nothing either
+    assert not list(cpu_parent.glob(f"dlgrader-{os.getpid()}-*"))
