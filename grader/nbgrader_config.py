@@ -76,8 +76,11 @@ c.Sandbox.cell_timeout = 180      # seconds per cell (as c.Execute.timeout)
 c.Sandbox.notebook_timeout = 600  # seconds per notebook; cells past it are not run
 c.Sandbox.threads = 0             # torch/OpenMP threads per kernel; 0: cores / workers
 c.Sandbox.tmp_mb = 512            # size of its private /tmp (in memory)
+c.Sandbox.cpu_weight = 100        # its share of the CPU against other kernels; 100: equal
+c.Sandbox.cpu_cores = 0           # at most this many cores (e.g. 1.5); 0: no cap
 # As root with cgroup-tools, memory_mb and nproc also bound each kernel's whole
-# sandbox (its own cgroup); elsewhere they apply per process.
+# sandbox (its own cgroup); elsewhere they apply per process. cpu_weight and
+# cpu_cores need that cgroup (and its cpu controller).
 
 # `python -m grader collect`: file name -> student id. Regular expressions with a
 # named group `student` and optionally `assignment`; the first that matches wins.
