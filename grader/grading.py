@@ -293,7 +293,12 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
         async def _async_probe(self, request, timeout):
             msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False,
                                      user_expressions={"probe": probe_expression(self.runtime_name, request)})
-            return await self._async_request(msg_id, timeout)
+            reply = await self._async_request(msg_id, timeout)
+            if reply is None:  # interrupt it; a kernel that answers can go on with the next judge
+                await self.km.interrupt_kernel()
+                if await self._async_request(msg_id, ANSWER_TIMEOUT) is not None:
+                    return {"interrupted": True}
+            return reply
 
         def _probe(self, request, timeout):
             """One judge's probe in this kernel (see grader.judge.Trial.student)."""
