@@ -202,8 +202,8 @@ def _check_json(data, limits: Submission) -> None:
             continue
         elif isinstance(value, int) and not isinstance(value, bool) and \
                 not -_LARGEST_INT <= value < _LARGEST_INT:
-            raise Rejected(f"the file holds an integer of {len(str(value))} digits, larger than "
-                           f"any notebook field allows: {AGAIN}")
+            raise Rejected(f"the file holds a number of {len(str(abs(value)))} digits, larger "
+                           f"than any notebook field allows: {AGAIN}")
         else:
             continue
         if depth >= limits.max_depth:
@@ -294,7 +294,7 @@ def read_notebook_text(path: Path, limits: Submission | None = None) -> dict:
     data = _decode(raw)
     if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
         what = f"{_kind(data)}, not a notebook" if not isinstance(data, dict) else "without notebook cells"
-        raise Rejected(f"not a Jupyter notebook: valid JSON, but {what}")
+        raise Rejected(f"not a Jupyter notebook: valid JSON, but {what}; {AGAIN}")
     _check_json(data, limits)
     if not isinstance(data.get("metadata", {}), dict) or \
             not isinstance(data.get("nbformat", 4), int) or isinstance(data.get("nbformat"), bool):
