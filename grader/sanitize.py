@@ -74,6 +74,7 @@ import json
 import math
 import os
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -178,8 +179,9 @@ def _decode(raw: bytes) -> dict:
     except RecursionError:
         raise Rejected(f"the JSON is nested too deeply to read (a notebook needs about 10 "
                        f"levels): {AGAIN}") from None
-    except ValueError as e:  # an integer of more than sys.get_int_max_str_digits() digits
-        raise Rejected(f"the file holds a number too large to read ({str(e)[:80]}): {AGAIN}") from None
+    except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+        raise Rejected(f"the file holds a number of more than {sys.get_int_max_str_digits()} "
+                       f"digits, too large to read: {AGAIN}") from None
 
 
 def _check_json(data, limits: Submission) -> None:
