@@ -6,6 +6,18 @@ grade fairly, or rejects it with a reason:
 
 * not JSON, not a notebook, an empty file, another chapter's notebook (told by
   content, see below): rejected;
+* not a notebook as Jupyter writes it: rejected with the field at fault and what to
+  do (download it again), before anything trips over it: over a size cap (the file,
+  checked before it is parsed, or one cell's source), not UTF-8, JSON nested too
+  deep, a number no notebook holds (NaN, 1e400, beyond 64 bits), cells that are not
+  a list of cells, a cell without a known ``cell_type``, a source that is not text,
+  outputs that are not outputs, nbgrader metadata of the wrong type
+  (``"grade_id": ["x"]``, ``"points": "ten"``, ``"nbgrader": 5``), or anything else
+  that nbformat's schema refuses;
+* the whole of it runs under a time budget (:mod:`grader.budget`, settings
+  ``c.Submission``), and every parse is linear in the size of the file (the
+  marker blocks by :mod:`grader.hidden`): a submission that still takes longer is
+  rejected with the budget it exceeded;
 * nbformat 4.0-4.4 (no cell ids) or a Colab notebook (its own metadata, stored
   outputs, no ``deletable``): upgraded to 4.5, outputs cleared later;
 * nbgrader metadata stripped (nbgrader issue #1398, e.g. by Colab or by copying
@@ -109,11 +121,6 @@ def _public(src: str) -> str:
     return hidden.without_blocks(src)
 
 
-def hidden_test_lines(source: str) -> set[str]:
-    """The non-blank lines (stripped) of the hidden-test blocks of a test cell's source."""
-    return hidden.block_lines(source)
-
-
 def _nbg(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader") or {}
 
@@ -129,10 +136,9 @@ _MB = 1 << 20
 _LARGEST_INT = 1 << 63  # JSON from Jupyter holds counts and ids, never a larger integer
 
 
-def _over_cap(size: float, cap_mb: float, what: str, setting: str) -> str:
-    return (f"{what} is {size / _MB:.1f} MB, over the cap of {cap_mb:g} MB "
-            f"(c.Submission.{setting}): clear the outputs (Edit > Clear Outputs of All Cells), "
-            "save, and submit the notebook again")
+def _over_cap(size: float, cap_mb: float, what: str, setting: str, fix: str) -> Rejected:
+    return Rejected(f"{what} is {size / _MB:.1f} MB, over the cap of {cap_mb:g} MB "
+                    f"(c.Submission.{setting}): {fix}, save, and submit the notebook again")
 
 
 def _read_capped(path: Path, limits: Submission) -> bytes:
@@ -144,8 +150,8 @@ def _read_capped(path: Path, limits: Submission) -> bytes:
     except OSError as e:
         raise Rejected(f"the file cannot be read: {e.strerror}") from None
     if len(raw) > cap:
-        raise Rejected(_over_cap(size, limits.max_notebook_mb, "the notebook file",
-                                 "max_notebook_mb"))
+        raise _over_cap(size, limits.max_notebook_mb, "the notebook file", "max_notebook_mb",
+                        "clear the outputs (Edit > Clear Outputs of All Cells)")
     return raw
 
 
@@ -258,10 +264,8 @@ def _check_cells(cells, limits: Submission) -> None:
             raise Rejected(f"the source of {where} is {_kind(src)}, not text: {AGAIN}")
         size = len(src) if isinstance(src, str) else sum(map(len, src))
         if size > cap:
-            raise Rejected(_over_cap(size, limits.max_cell_mb, f"the source of {where}",
-                                     "max_cell_mb").replace("clear the outputs (Edit > Clear "
-                                                            "Outputs of All Cells), save, and",
-                                                            "shorten it and"))
+            raise _over_cap(size, limits.max_cell_mb, f"the source of {where}", "max_cell_mb",
+                            "shorten it")
         meta = cell.get("metadata", {})
         if not isinstance(meta, dict):
             raise Rejected(f"the metadata of {where} is {_kind(meta)}, not an object: {AGAIN}")
