@@ -235,18 +235,17 @@ def test_the_parser_reads_the_course_as_the_release_does():
     """Every test cell of solutions/, without its hidden blocks, is the release's cell."""
     from grader.course import NOTEBOOKS, solution_path
 
+    with_hidden = 0
     for path in sorted(NOTEBOOKS.glob("*/*.ipynb")):
         release = {c.metadata.nbgrader["grade_id"]: c.source for c in release_cells(path.stem)
                    if c.metadata.get("nbgrader", {}).get("locked")}
-        solution = json.loads(solution_path(path.stem).read_text())["cells"]
-        found = 0
-        for cell in solution:
+        for cell in json.loads(solution_path(path.stem).read_text())["cells"]:
             gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
             if gid in release and cell["cell_type"] == "code":
                 src = "".join(cell["source"])
-                found += bool(hidden.block_lines(src))
+                with_hidden += bool(hidden.block_lines(src))
                 assert hidden.without_blocks(src).strip() == release[gid].strip(), (path.stem, gid)
-        assert found, f"{path.stem}: no hidden tests found"
+    assert with_hidden > 20, "the course's hidden tests were not found"
 
 
 def test_marker_blocks():
