@@ -592,15 +592,15 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
 def _score(result: Result, nb, ex) -> None:
     from nbgrader import utils
 
+    from .hidden import block_lines
     from .judge import judges_for
-    from .sanitize import hidden_test_lines
 
     judged_ids = {j.grade_id for j in judges_for(result.assignment)}
     if ex.verdict_note:
         result.notes.append(ex.verdict_note)
 
     hidden = {line for cell in nb.cells if utils.is_grade(cell) and cell.cell_type == "code"
-              for line in hidden_test_lines(cell.source)}
+              for line in block_lines(cell.source)}
     for i, cell in enumerate(nb.cells):
         if not utils.is_grade(cell):
             continue

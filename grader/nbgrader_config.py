@@ -87,3 +87,11 @@ c.Sandbox.cpu_cores = 0           # at most this many cores (e.g. 1.5); 0: no ca
 # Unset: grader.collect.DEFAULT_PATTERNS ("alice_01-linear-regression.ipynb",
 # "Lastname_12345_678901_01-linear-regression.ipynb", "alice/01-....ipynb").
 # c.Collect.patterns = [r"^(?P<student>[a-z]+\d*)-(?P<assignment>\d\d-[a-z-]+)\.ipynb$"]
+
+# A submitted notebook, before its kernel starts (grader/budget.py): files and cell
+# sources over these caps are rejected unparsed, and reading, checking and repairing
+# one notebook must fit in `seconds` (a chapter's notebook takes well under one).
+c.Submission.max_notebook_mb = 20.0
+c.Submission.max_cell_mb = 1.0
+c.Submission.max_depth = 64
+c.Submission.seconds = 10.0
