@@ -72,6 +72,7 @@ c.Sandbox.cpu_seconds = 900       # CPU time, all threads together
 c.Sandbox.nproc = 256             # processes and threads (fork bombs stop here)
 c.Sandbox.file_mb = 512           # largest file it may write (in its scratch folder)
 c.Sandbox.output_mb = 4.0         # output kept per cell
+c.Sandbox.notebook_output_mb = 16.0  # output kept per notebook, all cells together
 c.Sandbox.cell_timeout = 180      # seconds per cell (as c.Execute.timeout)
 c.Sandbox.notebook_timeout = 600  # seconds per notebook; cells past it are not run
 c.Sandbox.threads = 0             # torch/OpenMP threads per kernel; 0: cores / workers

@@ -18,6 +18,7 @@ from grader.course import ROOT, nbgrader
 
 A = subs.ASSIGNMENT
 FULL = 10.0
+STUBS = ("ex3-linreg-tests", "ex4-squared-loss-tests")
 ALL = ["ex1-synthetic-data-tests", "ex2-data-iter-tests", "ex3-linreg-tests",
        "ex4-squared-loss-tests", "ex5-sgd-tests", "ex6-train-tests"]
 
@@ -77,6 +78,20 @@ CASES = {
     "encoded-leak": (subs.encoded_leak, "graded", 7.0, ("ex4-squared-loss-tests", "ex6-train-tests"),
                      "message withheld"),
     "shadow-torch": (subs.shadow_torch, "graded", FULL, (), "torch.py (Python code"),
+    "many-large-outputs": (subs.many_large_outputs, "graded", FULL, (), "MB in the notebook"),
+    # Issue 15's kinds of attack on the verdict, two forms each (fixtures/submissions.py):
+    # exercises 3 and 4 are stubs or wrong answers in disguise, the rest is correct.
+    "output-value": (subs.output_value, "graded", 8.0, STUBS, "NotImplementedError"),
+    "session-send": (subs.session_send, "graded", 8.0, STUBS, "NotImplementedError"),
+    "session-forged": (subs.session_forged, "graded", 8.0, STUBS, "integrity guard"),
+    "disguised-patch": (subs.disguised_patch, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "repatch": (subs.repatch, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "tensor-liar": (subs.tensor_liar, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "runtime-forged": (subs.guard_off, "graded", 0.0, tuple(ALL), "exercise asks for"),
+    "oracle": (subs.oracle, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "persistence": (subs.persistence, "graded", 8.0, STUBS, "run again"),
+    "leak-by-name": (subs.leak_by_name, "graded", 6.0, STUBS + ("ex6-train-tests",),
+                     "an exception of its own"),
 }
 
 
@@ -90,7 +105,8 @@ def batch(tmp_path_factory):
     var = tmp_path_factory.mktemp("hostile") / "var"
     # 25 s a cell: the slowest cell of chapter 1 takes about 3 s; the endless loops of the
     # hostile cases wait for this limit, so it sets much of the batch's time.
-    limits = Limits.from_config(cell_timeout=25, notebook_timeout=400, output_mb=1.0)
+    limits = Limits.from_config(cell_timeout=25, notebook_timeout=400, output_mb=1.0,
+                                    notebook_output_mb=3.0)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DLCOURSE_VAR", str(var))
         nbgrader("generate_assignment", A, "--force",
