@@ -1,7 +1,9 @@
 """``python -m grader VERB``: the instructor's command line.
 
-Verbs are registered by the modules that implement them; each module adds a
-subparser with ``add_parser(subparsers)`` and a ``run(args)`` entry point.
+Verbs are registered by the modules that implement them (grader/verbs/): each adds
+its arguments with ``add_arguments(parser)`` and runs with ``run(args)``, where
+``args.parser`` is its parser (``args.parser.error(...)``: a usage error, exit 2).
+An assignment id names a chapter in every verb (grader.verbs.assignment_id).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ The instructor's cycle:
 
 Every verb reads grader/nbgrader_config.py; the gradebook is var/gradebook.db
 (DLCOURSE_VAR moves var/). Run `python -m grader VERB --help` for details.
+Exit status 2: a usage error, such as an unknown assignment id.
 """
 
 
@@ -49,6 +52,6 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(verb, help=summary, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(run=module.run)
+        p.set_defaults(run=module.run, parser=p)
     args = parser.parse_args(argv)
     return args.run(args) or 0
