@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from .course import var_dir
+
 # (verb module, one-line summary) in the order of the instructor's workflow.
 VERBS = [
     ("build", "regenerate notebooks/ from solutions/ with nbgrader"),
@@ -42,7 +44,8 @@ def _verb_modules():
         yield verb, summary, importlib.import_module(f"grader.verbs.{verb}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m grader``, a subparser per verb."""
     parser = argparse.ArgumentParser(
         prog="python -m grader", description="Instructor tooling for the course, on top of nbgrader.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,5 +56,10 @@ def main(argv: list[str] | None = None) -> int:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
         p.set_defaults(run=module.run, parser=p)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    var_dir().mkdir(parents=True, exist_ok=True)  # not in git; the gradebook lives there
     return args.run(args) or 0
