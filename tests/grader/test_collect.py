@@ -204,3 +204,42 @@ def test_links_stored_in_a_zip_are_left_out(tmp_path, monkeypatch):
     assert report.unmatched == [(f"mallory_{A}.ipynb", report.unmatched[0][1])]
     assert report.unmatched[0][1].startswith("skipped: a symbolic link")
     assert not (var / "submitted" / "mallory").exists()
+
+
+def test_exchange_collect_never_follows_links(tmp_path, monkeypatch, capsys):
+    """`collect --exchange` through nbgrader's real collect (grader/exchange_collect.py):
+    submission folders written straight into inbound/, as any student can."""
+    var, exchange = tmp_path / "var", tmp_path / "exchange"
+    monkeypatch.setenv("DLCOURSE_VAR", str(var))
+    monkeypatch.setenv("DLCOURSE_EXCHANGE", str(exchange))
+    inbound = exchange / "dl-linear-mlp" / "inbound"
+    inbound.mkdir(parents=True)
+    exchange.chmod(0o777)
+    solution = solution_path(A)
+
+    def submission(student):
+        folder = inbound / f"{student}+{A}+2024-05-01 10:00:00.000000 UTC"
+        folder.mkdir()
+        (folder / "timestamp.txt").write_text("2024-05-01 10:00:00.000000 UTC")
+        return folder
+
+    real = tmp_path / "alice-work.ipynb"
+    real.write_text("alice's work")
+    alice = submission("alice")
+    os.link(real, alice / f"{A}.ipynb")                               # a hard link: copied
+    (alice / "notes.ipynb").symlink_to(solution)                      # a link beside it
+    (submission("mallory") / f"{A}.ipynb").symlink_to(solution)       # the notebook a link
+    (submission("eve") / "data").symlink_to(solution.parent)          # a folder link inside
+    (inbound / f"trudy+{A}+2024-05-01 10:00:00.000000 UTC").symlink_to(solution.parent)
+    assert main(["collect", A, "--exchange"]) == 1
+    out = capsys.readouterr().out
+    for shown in ("notes.ipynb", f"mallory+{A}", "eve+", "trudy+"):
+        assert any(shown in line and "skipped: a symbolic link" in line
+                   for line in out.splitlines()), f"{shown} not reported in:\n{out}"
+    assert "4 symbolic link(s) skipped" in out
+    submitted = var / "submitted"
+    assert (submitted / "alice" / A / f"{A}.ipynb").read_text() == "alice's work"
+    assert not (submitted / "mallory" / A / f"{A}.ipynb").exists()
+    assert not (submitted / "eve" / A / "data").exists()
+    assert not (submitted / "trudy").exists()
+    _no_solution_in(var)
