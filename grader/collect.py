@@ -68,8 +68,8 @@ NOFOLLOW_DIR = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | getattr(os, "O_CLO
 
 @dataclass
 class CollectReport:
-    collected: list[tuple[str, str, str]] = field(default_factory=list)  # (student, assignment, file)
-    skipped: list[tuple[str, str]] = field(default_factory=list)         # (file, why): older copies
+    collected: list[tuple[str, str, str]] = field(default_factory=list)  # (student, assign., file)
+    skipped: list[tuple[str, str]] = field(default_factory=list)         # (file, why): old copies
     unmatched: list[tuple[str, str]] = field(default_factory=list)       # (file, why): left out
 
     def lines(self) -> list[str]:
@@ -176,7 +176,8 @@ def _zip_entries(source: Path) -> Iterator[Entry]:
             if info.is_dir() or "__MACOSX" in name.parts:
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                yield Entry(str(name), None, None, link_refusal(z.read(info).decode(errors="replace")))
+                target = z.read(info).decode(errors="replace")
+                yield Entry(str(name), None, None, link_refusal(target))
             elif name.suffix == ".ipynb":
                 yield Entry(str(name), z.read(info), datetime(*info.date_time, tzinfo=timezone.utc))
 
@@ -259,8 +260,8 @@ def collect(source: Path, assignment: str | None = None, patterns: list[str] | N
         if chosen is None:
             names = ", ".join(f.name for f in files)
             for f in files:
-                report.unmatched.append((f.name, f"{len(files)} files for {student} / {a} ({names}): "
-                                                 "keep one and collect again"))
+                report.unmatched.append((f.name, f"{len(files)} files for {student} / {a} "
+                                                 f"({names}): keep one and collect again"))
             continue
         for f in files:
             if f is not chosen:

@@ -59,5 +59,6 @@ def run(args):
     for line in report.lines():
         print(line)
     print(f"\n{len(report.collected)} collected, {len(report.skipped)} older copies skipped, "
-          f"{len(report.unmatched)} left out" + (" (dry run: nothing copied)" if args.dry_run else ""))
+          f"{len(report.unmatched)} left out"
+          + (" (dry run: nothing copied)" if args.dry_run else ""))
     return 1 if report.unmatched else 0

@@ -33,8 +33,8 @@ CALLS = {
 
 def test_every_verb_that_takes_assignment_ids_is_tested():
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    takes_ids = {verb for verb, p in sub.choices.items()
-                 if any(a.dest.startswith("assignment") and not a.option_strings for a in p._actions)}
+    takes_ids = {verb for verb, p in sub.choices.items() if any(
+        a.dest.startswith("assignment") and not a.option_strings for a in p._actions)}
     assert takes_ids == {argv[0] for argv in CALLS.values()}
 
 
