@@ -61,5 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    var_dir().mkdir(parents=True, exist_ok=True)  # not in git; the gradebook lives there
+    try:
+        var_dir().mkdir(parents=True, exist_ok=True)  # not in git; the gradebook lives there
+    except OSError as error:
+        raise SystemExit(f"cannot create {var_dir()} for the gradebook ({error.strerror}): "
+                         "set DLCOURSE_VAR to a folder you can write") from None
     return args.run(args) or 0
