@@ -55,8 +55,6 @@ def autograde_submissions(assignments: list[str], students: list[str] | None = N
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from tqdm import tqdm
-
     limits = limits or Limits.from_config()
     if limits.sandbox:
         check_bwrap()
@@ -72,23 +70,61 @@ def autograde_submissions(assignments: list[str], students: list[str] | None = N
         limits = Limits(**{**limits.as_dict(), "threads": max(1, (os.cpu_count() or 1) // workers)})
     ctx = mp.get_context("spawn")
     env = {"DLCOURSE_VAR": str(var_dir()), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    results, failed = [], 0
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(env,)) as pool:
-        futures = {pool.submit(_work, a, s, sub, limits): (a, s) for a, s, sub in jobs}
-        with tqdm(total=len(jobs), desc=f"autograding ({workers} workers)", unit="notebook",
-                 disable=not progress) as pbar:
-            for fut in as_completed(futures):
-                a, s = futures[fut]
-                try:
-                    result = fut.result()
-                except Exception as e:  # a worker died: record it, keep going
-                    result = Result(assignment=a, student=s, status="error",
-                                    notes=[f"grader error: worker failed: {type(e).__name__}: {e}"])
-                    _zero_cells(result, a)
-                merge_safely(result)
-                results.append(result)
-                failed += result.status != "graded" or bool(result.merge_error)
-                pbar.set_postfix(failed=failed, refresh=False)
-                pbar.update()
-    return results
+        futures = {pool.submit(_work, a, s, sub, limits): i for i, (a, s, sub) in enumerate(jobs)}
+        with Progress(len(jobs), f"autograding ({workers} workers)", progress) as bar:
+            return run(futures, [(a, s) for a, s, _ in jobs], as_completed, on_result=bar.tick,
+                       why="worker failed")
+
+
+def failed(result: Result) -> bool:
+    """Whether a result needs the instructor: not graded, or not recorded in the gradebook."""
+    return result.status != "graded" or bool(result.merge_error)
+
+
+class Progress:
+    """A progress bar of notebooks done and failed (see :func:`failed`)."""
+
+    def __init__(self, total: int, desc: str, enabled: bool = True):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, unit="notebook", disable=not enabled)
+        self.failed = 0
+
+    def tick(self, result: Result) -> None:
+        self.failed += failed(result)
+        self.bar.set_postfix(failed=self.failed, refresh=False)
+        self.bar.update()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()
+        return False
+
+
+def run(futures: dict, jobs: list[tuple[str, str]], as_completed, *, merge=None,
+        on_result=None, why: str = "the task failed") -> list[Result]:
+    """The one loop of every runner: as each future (of a local process pool, or of a Dask
+    cluster's client) completes, take its Result (a task that raised becomes an "error"
+    result with zero scores), merge it serially (:func:`grader.merge.merge_safely`; a failed
+    merge is recorded on the result) and report it. ``futures`` maps each future to its
+    index in ``jobs`` ((assignment, student) pairs); the results come back in that order."""
+    results: list[Result | None] = [None] * len(jobs)
+    for fut in as_completed(futures):
+        i = futures[fut]
+        a, s = jobs[i]
+        try:
+            result = fut.result()
+        except Exception as e:  # noqa: BLE001  (recorded; the others go on)
+            result = Result(assignment=a, student=s, status="error",
+                            notes=[f"grader error: {why}: {type(e).__name__}: {e}; grade this "
+                                   "submission again"])
+            _zero_cells(result, a)
+        merge_safely(result, merge)
+        results[i] = result
+        if on_result:
+            on_result(result)
+    return [r for r in results if r is not None]
