@@ -76,15 +76,21 @@ def make_inert(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def inert_markdown(source: str) -> str:
     """Markdown that nbconvert renders without raw HTML or links to active URLs.
 
-    Unchanged when it already renders so (the course's own text, LaTeX included);
-    else with every ``<`` that could open a tag escaped; else as a code block.
+    Unchanged when it already renders so (the course's own text, LaTeX included); else
+    with the ``<`` of each piece of raw HTML escaped (``&lt;`` shows as ``<``), then with
+    every ``<`` that could open a tag escaped; and as a code block when links remain.
     """
     source = _MATHJAX_ACTIVE.sub(r"\\mathrm{\1}", source)
-    if not markdown_problems(source):
+    raw, urls = _scan(source)
+    if not raw and not urls:
         return source
-    escaped = _TAG_START.sub("&lt;", source)
-    if not markdown_problems(escaped):
-        return escaped
+    if not urls:
+        targeted = source
+        for piece in {p.strip() for p in raw if p.strip()}:
+            targeted = targeted.replace(piece, _TAG_START.sub("&lt;", piece))
+        for candidate in (targeted, _TAG_START.sub("&lt;", source)):
+            if _scan(candidate) == ([], []):
+                return candidate
     fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", source)), default=0))
     return f"{fence}text\n{source}\n{fence}\n"
 
@@ -92,26 +98,39 @@ def inert_markdown(source: str) -> str:
 def markdown_problems(source: str) -> list[str]:
     """What nbconvert's markdown parser would put into a page from ``source`` that could
     run: raw HTML, and URLs outside :data:`SAFE_SCHEMES` (or ``data:`` other than images)."""
+    raw, urls = _scan(source)
+    return [f"raw HTML {r[:60]!r}" for r in raw] + [f"URL {u[:60]!r}" for u in urls]
+
+
+def _scan(source: str) -> tuple[list[str], list[str]]:
+    """(raw HTML pieces, unsafe URLs) of ``source``, as nbconvert's own parser finds them."""
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    found: list[str] = []
+    raw: list[str] = []
+    urls: list[str] = []
 
     class Recorder(IPythonRenderer):
-        def block_html(self, text: str) -> str:
-            found.append(f"raw HTML {text[:40]!r}")
+        def block_html(self, html: str) -> str:
+            raw.append(html)
             return ""
 
-        def inline_html(self, text: str) -> str:
-            found.append(f"raw HTML {text[:40]!r}")
+        def inline_html(self, html: str) -> str:
+            raw.append(html)
             return ""
 
-        def safe_url(self, url: str) -> str:
+        def sanitize_url(self, url: str) -> str:
             if not url_is_safe(url):
-                found.append(f"URL {url[:40]!r}")
-            return super().safe_url(url)
+                urls.append(url)
+            return url
 
-    MarkdownWithMath(renderer=Recorder(escape=False)).render(source)
-    return found
+        def _embed_image_or_attachment(self, src: str) -> str:
+            return src  # checked as a URL; the page embeds attachments itself
+
+    try:
+        MarkdownWithMath(renderer=Recorder(escape=False)).render(source)
+    except Exception as e:  # noqa: BLE001  (whatever the parser chokes on is shown as text)
+        urls.append(f"(markdown the parser fails on: {type(e).__name__})")
+    return raw, urls
 
 
 def url_is_safe(url: str) -> bool:
