@@ -48,19 +48,19 @@ def _open_at(dir_fd: int, name: str, shown: str, *, directory: bool) -> int:
     wanted = stat.S_ISDIR if directory else stat.S_ISREG
     if not wanted(before.st_mode):
         what = "not a folder" if stat.S_ISREG(before.st_mode) else _kind(before.st_mode)
-        raise Unsafe(errno.EPERM, f"{shown} is {what}; not followed")
+        raise Unsafe(errno.EPERM, f"{shown} is {what}")
     if not directory and before.st_nlink > 1:
-        raise Unsafe(errno.EPERM, f"{shown} has other hard links; not read")
+        raise Unsafe(errno.EPERM, f"{shown} has other hard links")
     try:
         fd = os.open(name, _OPEN | (os.O_DIRECTORY if directory else 0), dir_fd=dir_fd)
     except OSError as e:
         if e.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO):
-            raise Unsafe(errno.EPERM, f"{shown} changed while being opened; not followed") from e
+            raise Unsafe(errno.EPERM, f"{shown} changed while being opened") from e
         raise
     after = os.fstat(fd)
     if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino) or not wanted(after.st_mode):
         os.close(fd)
-        raise Unsafe(errno.EPERM, f"{shown} changed while being opened; not followed")
+        raise Unsafe(errno.EPERM, f"{shown} changed while being opened")
     return fd
 
 
@@ -97,7 +97,7 @@ def read_text(root: Path, relative: str | Path, limit: int, notes: list[str]) ->
     except FileNotFoundError:
         return ""
     except Unsafe as e:
-        notes.append(f"{e.strerror}, so it was ignored")
+        notes.append(f"{e.strerror}: ignored")
         return ""
 
 
@@ -141,7 +141,7 @@ def _copy_dir(fd: int, shown: Path, dest: Path, notes: list[str], skip_suffixes:
                 continue
             child = _open_at(fd, name, str(here), directory=stat.S_ISDIR(mode))
         except Unsafe as e:
-            notes.append(f"{e.strerror} (not copied)")
+            notes.append(f"{e.strerror}: not copied")
             continue
         except FileNotFoundError:
             continue
