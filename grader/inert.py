@@ -25,6 +25,7 @@ Grades are not affected: merge applies it after nbgrader has read the scores.
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -104,33 +105,41 @@ def markdown_problems(source: str) -> list[str]:
 
 def _scan(source: str) -> tuple[list[str], list[str]]:
     """(raw HTML pieces, unsafe URLs) of ``source``, as nbconvert's own parser finds them."""
+    parse, found = _parser()
+    found["raw"], found["urls"] = [], []
+    try:
+        parse(source)
+    except Exception as e:  # noqa: BLE001  (whatever the parser chokes on is shown as text)
+        found["urls"].append(f"(markdown the parser fails on: {type(e).__name__})")
+    return found["raw"], found["urls"]
+
+
+@functools.lru_cache(maxsize=1)
+def _parser():
+    """nbconvert's markdown parser (MarkdownWithMath), with a renderer that records raw
+    HTML and unsafe URLs in the dict returned with it instead of writing them out."""
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
-    raw: list[str] = []
-    urls: list[str] = []
+    found: dict[str, list[str]] = {"raw": [], "urls": []}
 
     class Recorder(IPythonRenderer):
         def block_html(self, html: str) -> str:
-            raw.append(html)
+            found["raw"].append(html)
             return ""
 
         def inline_html(self, html: str) -> str:
-            raw.append(html)
+            found["raw"].append(html)
             return ""
 
         def sanitize_url(self, url: str) -> str:
             if not url_is_safe(url):
-                urls.append(url)
+                found["urls"].append(url)
             return url
 
         def _embed_image_or_attachment(self, src: str) -> str:
             return src  # checked as a URL; the page embeds attachments itself
 
-    try:
-        MarkdownWithMath(renderer=Recorder(escape=False)).render(source)
-    except Exception as e:  # noqa: BLE001  (whatever the parser chokes on is shown as text)
-        urls.append(f"(markdown the parser fails on: {type(e).__name__})")
-    return raw, urls
+    return MarkdownWithMath(renderer=Recorder(escape=False)).render, found
 
 
 def url_is_safe(url: str) -> bool:
