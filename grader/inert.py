@@ -35,7 +35,9 @@ import nbformat
 SAFE_IMAGES = ("image/png", "image/jpeg")
 SAFE_ATTACHMENTS = ("image/png", "image/jpeg", "image/gif")
 SAFE_SCHEMES = ("http", "https", "mailto", "attachment")
-TEXT_LIMIT = 20_000  # characters of one representation kept as text
+TEXT_LIMIT = 20_000        # characters of one representation kept as text
+MARKDOWN_LIMIT = 100_000   # characters of a markdown cell parsed; a longer one is shown as text
+PIECES_LIMIT = 50          # pieces of raw HTML escaped one by one; past that, every tag is
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
@@ -79,15 +81,17 @@ def inert_markdown(source: str) -> str:
 
     Unchanged when it already renders so (the course's own text, LaTeX included); else
     with the ``<`` of each piece of raw HTML escaped (``&lt;`` shows as ``<``), then with
-    every ``<`` that could open a tag escaped; and as a code block when links remain.
+    every ``<`` that could open a tag escaped; and as a code block when links remain (or
+    the cell is over :data:`MARKDOWN_LIMIT` characters).
     """
     source = _MATHJAX_ACTIVE.sub(r"\\mathrm{\1}", source)
-    raw, urls = _scan(source)
+    raw, urls = _scan(source) if len(source) <= MARKDOWN_LIMIT else ([], ["(too long)"])
     if not raw and not urls:
         return source
     if not urls:
+        pieces = {p.strip() for p in raw if p.strip()}
         targeted = source
-        for piece in {p.strip() for p in raw if p.strip()}:
+        for piece in pieces if len(pieces) <= PIECES_LIMIT else ():
             targeted = targeted.replace(piece, _TAG_START.sub("&lt;", piece))
         for candidate in (targeted, _TAG_START.sub("&lt;", source)):
             if _scan(candidate) == ([], []):

@@ -149,12 +149,20 @@ def test_markdown_without_active_content_is_kept_as_it_is(source):
     ("[go](javascript:alert(1))", "[go](javascript:alert(1))"),
     ("[go](data:text/html;base64,PHNjcmlwdD4=)", "PHNjcmlwdD4="),
     ("[go](vbscript:msgbox)", "vbscript"),
+    ("[go][1]\n\n[1]: JaVaScRiPt:alert(1)", "alert(1)"),
+    ('<a href="javascript:alert(1)">go</a> <!-- a comment -->', "go"),
 ])
 def test_markdown_with_active_content_is_escaped_and_keeps_its_text(source, keeps):
     assert markdown_problems(source)
     out = make_inert(nbformat.v4.new_notebook(cells=[new_markdown_cell(source)])).cells[0].source
     assert not markdown_problems(out), out
     assert keeps in out, out
+
+
+def test_a_very_long_markdown_cell_is_shown_as_text_without_parsing():
+    long = "a" * 200_000 + "<script>alert(1)</script>"
+    out = make_inert(nbformat.v4.new_notebook(cells=[new_markdown_cell(long)])).cells[0].source
+    assert out.startswith("```text\n") and long in out
 
 
 def test_mathjax_commands_that_link_or_load_code_lose_their_power():
