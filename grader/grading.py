@@ -52,6 +52,7 @@ _WORKER = {"dir": None, "config": None}
 _SNAPSHOT_MAX_AGE = 30.0  # seconds; a worker re-copies the gradebook when older
 GUARD_TIMEOUT = 60.0      # seconds the kernel has to run the integrity guard
 ANSWER_TIMEOUT = 10.0     # seconds an interrupted kernel has to answer again
+JUDGE_BUDGET = 120.0      # seconds every judge of a notebook has together, at least
 STUCK = "the cell ran past its time limit and ignored the interrupt, so the kernel was stopped"
 INTERFERED = ("the cell replaced or bypassed the grader's integrity guard (which puts back "
               "what the tests rely on), so the kernel was stopped")
@@ -132,7 +133,7 @@ class GuardInstallError(RuntimeError):
 
 
 def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignment: str,
-                   cgroup: KernelCgroup | None = None, with_d2l: bool = True):
+                   student: str = "", cgroup: KernelCgroup | None = None, with_d2l: bool = True):
     """nbgrader's Execute preprocessor with the kernel in the sandbox (see grader.sandbox)."""
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
@@ -141,6 +142,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
     from nbgrader import utils
     from nbgrader.preprocessors import Execute
 
+    from .judge import ProbeTimeout, install_code, judges_for, probe_expression, reply_of, run_judges
     from .sanitize import guard_install_expression, guard_report, guard_restore_expression
 
     uid = kernel_uid(limits, slot)
@@ -168,6 +170,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
 
     max_bytes = int(limits.output_mb * (1 << 20))
     modules, aliases = _guard_modules(assignment, with_d2l)
+    judged = bool(judges_for(assignment))
 
     class SandboxedExecute(Execute):
         def create_kernel_manager(self):
@@ -204,6 +207,12 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             return super().output(outs, msg, display_id, cell_index)
 
         def preprocess_cell(self, cell, resources, index):
+            cell, resources = self._run_cell(cell, resources, index)
+            if index == len(self.nb.cells) - 1 and judged:
+                self._judge_all()
+            return cell, resources
+
+        def _run_cell(self, cell, resources, index):
             if cell.cell_type != "code":
                 return cell, resources
             if time.monotonic() >= self.deadline:
@@ -217,6 +226,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
                 self.guard_installed = True
                 self.guard_name = "_" + secrets.token_hex(8)
                 self.guard_key = secrets.token_hex(16)
+                self._install_runtime()
                 self._install_guard()
             if utils.is_grade(cell):
                 self._guard(index)
@@ -265,6 +275,47 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             return (reply or {}).get("content", {}).get("user_expressions", {}).get("guard")
 
         evaluate = run_sync(_async_evaluate)
+
+        async def _async_run_code(self, code, timeout):
+            msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+            return await self._async_request(msg_id, timeout)
+
+        run_code = run_sync(_async_run_code)
+
+        def _install_runtime(self):
+            """The probe runtime (grader/kernel/runtime.py), as a module of its own."""
+            if not judged:
+                return
+            self.runtime_name = "_" + secrets.token_hex(8)
+            reply = self.run_code(install_code(self.runtime_name), GUARD_TIMEOUT)
+            if (reply or {}).get("content", {}).get("status") != "ok":
+                raise GuardInstallError("the grader's probe runtime could not be installed")
+
+        async def _async_probe(self, request, timeout):
+            msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False,
+                                     user_expressions={"probe": probe_expression(self.runtime_name, request)})
+            reply = await self._async_request(msg_id, timeout)
+            if reply is None:  # interrupt it; a kernel that answers can go on with the next judge
+                await self.km.interrupt_kernel()
+                if await self._async_request(msg_id, ANSWER_TIMEOUT) is not None:
+                    return {"interrupted": True}
+            return reply
+
+        def _probe(self, request, timeout):
+            """One judge's probe in this kernel (see grader.judge.Trial.student)."""
+            if self.kernel_process is not None and self.kernel_process.poll() is not None:
+                raise ProbeTimeout("the kernel has died")
+            return reply_of(run_sync(self._async_probe)(request, timeout), timeout)
+
+        def _judge_all(self):
+            """Every judge of the chapter, after the last cell: no student cell runs after
+            a probe, so nothing a probe hands the kernel can reach the notebook's outputs."""
+            present = {c.metadata.nbgrader["grade_id"] for c in self.nb.cells
+                       if c.metadata.get("nbgrader", {}).get("grade")}
+            if self._check(full=True) is None:
+                self.verdict_note = "the notebook interferes with the kernel; judged as it is"
+            left = max(JUDGE_BUDGET, self.deadline - time.monotonic())
+            self.verdicts = run_judges(assignment, student, self._probe, present=present, budget=left)
 
         def _install_guard(self):
             """Install the guard before the first cell. No student code has run yet, so a
@@ -352,6 +403,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             self.seconds, self.output_bytes, self.stderr_bytes = {}, {}, 0
             self.truncated, self.not_run, self.tampered = set(), set(), set()
             self.restored: set[str] = set()
+            self.verdicts, self.verdict_note = {}, ""
 
     config = copy.deepcopy(config)  # nbclient re-reads its settings from the config on each run
     config.Execute.timeout = limits.cell_timeout
@@ -447,7 +499,8 @@ def grade_one(assignment: str, student: str, submission: Path, *,
                      "metadata": {"path": str(scratch)}}
         nb = _sanitize(nb, resources, config)
         make_executor = functools.partial(_make_executor, config, scratch=scratch, limits=limits,
-                                          slot=slot, assignment=assignment, cgroup=cgroup,
+                                          slot=slot, assignment=assignment, student=student,
+                                          cgroup=cgroup,
                                           with_d2l=_tests_use_d2l(nb))
         executor = make_executor()
         try:
@@ -540,21 +593,41 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
 def _score(result: Result, nb, ex) -> None:
     from nbgrader import utils
 
-    from .sanitize import hidden_test_lines
+    from .hidden import block_lines
+    from .judge import judges_for
+
+    judged_ids = {j.grade_id for j in judges_for(result.assignment)}
+    if ex.verdict_note:
+        result.notes.append(ex.verdict_note)
 
     hidden = {line for cell in nb.cells if utils.is_grade(cell) and cell.cell_type == "code"
-              for line in hidden_test_lines(cell.source)}
+              for line in block_lines(cell.source)}
     for i, cell in enumerate(nb.cells):
         if not utils.is_grade(cell):
             continue
         score, max_score = utils.determine_grade(cell)
+        gid = cell.metadata.nbgrader["grade_id"]
+        verdict = ex.verdicts.get(gid)
+        if verdict is not None:
+            # the judge's verdict, never the cell's output (see grader.judge)
+            result.cells.append(CellResult(
+                grade_id=gid, score=float(max_score) if verdict.passed else 0.0,
+                max_score=float(max_score), status=verdict.status, message=verdict.message,
+                seconds=round(ex.seconds.get(i, 0.0) + verdict.seconds, 3), judged=True))
+            continue
+        if gid in judged_ids:
+            result.cells.append(CellResult(grade_id=gid, score=0.0, max_score=float(max_score),
+                                           status="timeout" if i in ex.not_run else "error",
+                                           message="not judged: the notebook did not run to its end",
+                                           judged=True))
+            continue
         status, message = _message(cell, hidden)
         if i in ex.not_run:
             status = "timeout"
         elif i in ex.dead:
             status = "error"
         result.cells.append(CellResult(
-            grade_id=cell.metadata.nbgrader["grade_id"], score=float(score or 0),
+            grade_id=gid, score=float(score or 0),
             max_score=float(max_score), status=status if score == max_score or status != "passed"
             else "failed", message=message, seconds=round(ex.seconds.get(i, 0.0), 3)))
     result.score = sum(c.score for c in result.cells)
@@ -632,6 +705,13 @@ def merge(result: Result, config=None) -> None:
         safefs.copy_tree(submitted, sub_rel, dest_dir, result.notes, skip_suffixes=(".ipynb",))
         nbformat.write(inert.make_inert(nb), dest_dir / f"{a}.ipynb")
         result.autograded_path = str(dest_dir / f"{a}.ipynb")
+        verdicts = {c.grade_id: c.score for c in result.cells if c.judged}
+        if verdicts:  # the judges' scores over what SaveAutoGrades read from the outputs
+            with Gradebook(db_url) as gb:
+                for grade in gb.find_submission_notebook(a, a, s).grades:
+                    if grade.name in verdicts:
+                        _save_auto_score(grade, verdicts[grade.name])
+                gb.db.commit()
     else:
         nb = nbformat.v4.new_notebook()
         with Gradebook(db_url) as gb:

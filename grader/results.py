@@ -41,6 +41,7 @@ class CellResult:
     status: str  # "passed" | "failed" | "error" | "missing" | "timeout"
     message: str = ""  # exception name and message; never hidden-test source
     seconds: float = 0.0
+    judged: bool = False  # the score is its judge's verdict (grader.judge), not nbgrader's
 
 
 @dataclass

@@ -7,7 +7,7 @@
 - the helper distribution holds every subpackage of dlcourse and no grader;
 - **Colab fidelity**: in a fresh virtual environment that holds only what a Colab
   runtime has (torch, torchvision, matplotlib, ipykernel, ipywidgets, pandas, scipy,
-  requests, tqdm, and what they need; no nbgrader, no course code), in a folder
+  scikit-learn, requests, tqdm, and what they need; no nbgrader, no course code), in a folder
   outside both repositories, every chapter's student notebook runs in a real kernel:
   its own setup cell installs d2l and the helpers from the release (through
   ``DLCOURSE_INSTALL_SOURCE``, as Colab does from the student repository); with the
@@ -45,8 +45,9 @@ from grader.publish import INSTRUCTOR_ONLY, leaks, release_files, secret_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = assignments()
+# Colab's runtime ships these (scikit-learn too: chapter 5 loads its diabetes data from it)
 COLAB = ("torch", "torchvision", "matplotlib", "ipykernel", "ipywidgets", "pandas", "scipy",
-         "requests", "tqdm", "pip", "setuptools")
+         "scikit-learn", "requests", "tqdm", "pip", "setuptools")
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 CELL_TIMEOUT = 600
 
