@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from . import inert, safefs
 from .course import var_dir
 from .results import Result
 
@@ -33,8 +34,10 @@ def merge(result: Result, config=None) -> None:
     solution cells' "No response." comments (nbgrader's SaveAutoGrades, run on
     the graded notebook), assigns the late penalty (nbgrader's AssignLatePenalties,
     with ``c.LateSubmissionPlugin`` of ``config``, the course configuration by
-    default), writes the autograded notebook to
-    ``var/autograded/<student>/<assignment>/`` and saves the JSON result.
+    default), writes the autograded notebook, made inert (:mod:`grader.inert`), to
+    ``var/autograded/<student>/<assignment>/`` with the submission's other files and
+    saves the JSON result. Nothing in the submission folder is read through a symbolic
+    link (:mod:`grader.safefs`); what was skipped is said in ``result.notes``.
     Grades a grader set by hand are kept, as nbgrader keeps them.
     """
     import nbformat
@@ -52,12 +55,14 @@ def merge(result: Result, config=None) -> None:
     a, s = result.assignment, result.student
     db_url = f"sqlite:///{var_dir() / 'gradebook.db'}"
     dest_dir = autograded_file(a, s).parent
-    stamp = submission_file(a, s).parent / "timestamp.txt"
+    # The submission folder is the student's: read and copy from it without following links.
+    submitted, sub_rel = var_dir() / "submitted", Path(s) / a
+    stamp = safefs.read_text(submitted, sub_rel / "timestamp.txt", 200, result.notes).strip()
     resources = {"nbgrader": {"notebook": a, "assignment": a, "student": s, "db_url": db_url}}
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(s)
-        if stamp.is_file() and stamp.read_text().strip():
-            gb.update_or_create_submission(a, s, timestamp=stamp.read_text().strip())
+        if stamp:
+            gb.update_or_create_submission(a, s, timestamp=stamp)
         else:
             gb.update_or_create_submission(a, s)
     if dest_dir.exists():
@@ -66,12 +71,8 @@ def merge(result: Result, config=None) -> None:
         nb = nbformat.reads(result.notebook, as_version=4)
         SaveAutoGrades(config=config).preprocess(nb, resources)
         dest_dir.mkdir(parents=True)
-        sub_dir = submission_file(a, s).parent
-        if sub_dir.is_dir():
-            for p in sub_dir.iterdir():
-                if p.is_file() and p.suffix != ".ipynb":
-                    shutil.copy(p, dest_dir / p.name)
-        nbformat.write(nb, dest_dir / f"{a}.ipynb")
+        safefs.copy_tree(submitted, sub_rel, dest_dir, result.notes, skip_suffixes=(".ipynb",))
+        nbformat.write(inert.make_inert(nb), dest_dir / f"{a}.ipynb")
         result.autograded_path = str(dest_dir / f"{a}.ipynb")
         verdicts = {c.grade_id: c.score for c in result.cells if c.judged}
         if verdicts:  # the judges' scores over what SaveAutoGrades read from the outputs
