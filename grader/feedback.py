@@ -38,10 +38,10 @@ from pathlib import Path
 
 from .course import solution_path, var_dir
 from .gradebook import open_gradebook
+from .hidden import HIDDEN_TESTS, block_lines
 from .results import Result, load_result, results_dir
 
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-HIDDEN_END = "### END HIDDEN TESTS"
+HIDDEN_BEGIN, HIDDEN_END = HIDDEN_TESTS.begin, HIDDEN_TESTS.end
 # Lines shorter than this (")", "else:", "pass") give nothing away and would
 # collide with ordinary words on the page.
 MIN_SECRET_LINE = 8
@@ -101,17 +101,8 @@ def hidden_test_lines(assignment: str) -> set[str]:
     """Every line (stripped) of the hidden-test blocks of the assignment's solution
     notebook that is long enough to give something away, and the markers themselves."""
     nb = json.loads(solution_path(assignment).read_text())
-    lines: set[str] = set()
-    for cell in nb["cells"]:
-        inside = False
-        for line in "".join(cell["source"]).splitlines():
-            text = line.strip()
-            if text == HIDDEN_BEGIN:
-                inside = True
-            elif text == HIDDEN_END:
-                inside = False
-            elif inside and len(text) >= MIN_SECRET_LINE:
-                lines.add(text)
+    lines = {text for cell in nb["cells"] for text in block_lines("".join(cell["source"]))
+             if len(text) >= MIN_SECRET_LINE}
     return lines | {HIDDEN_BEGIN, HIDDEN_END}
 
 

@@ -27,7 +27,6 @@ and serial merges in the parent.
 """
 from __future__ import annotations
 
-import base64
 import copy
 import functools
 import json
@@ -53,7 +52,6 @@ _SNAPSHOT_MAX_AGE = 30.0  # seconds; a worker re-copies the gradebook when older
 GUARD_TIMEOUT = 60.0      # seconds the kernel has to run the integrity guard
 ANSWER_TIMEOUT = 10.0     # seconds an interrupted kernel has to answer again
 JUDGE_BUDGET = 120.0      # seconds every judge of a notebook has together, at least
-RUNTIME = Path(__file__).parent / "kernel" / "runtime.py"
 STUCK = "the cell ran past its time limit and ignored the interrupt, so the kernel was stopped"
 INTERFERED = ("the cell replaced or bypassed the grader's integrity guard (which puts back "
               "what the tests rely on), so the kernel was stopped")
@@ -143,7 +141,7 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
     from nbgrader import utils
     from nbgrader.preprocessors import Execute
 
-    from .judge import Fail, ProbeTimeout, judges_for, read_reply, run_judges
+    from .judge import ProbeTimeout, install_code, judges_for, probe_expression, reply_of, run_judges
     from .sanitize import guard_install_expression, guard_report, guard_restore_expression
 
     uid = kernel_uid(limits, slot)
@@ -288,32 +286,25 @@ def _make_executor(config, *, scratch: Path, limits: Limits, slot: int, assignme
             if not judged:
                 return
             self.runtime_name = "_" + secrets.token_hex(8)
-            source = RUNTIME.read_text()
-            code = (f"import sys as _s, types as _t\n_m = _t.ModuleType({self.runtime_name!r})\n"
-                    f"exec(compile({source!r}, '<grader runtime>', 'exec'), _m.__dict__)\n"
-                    f"_s.modules[{self.runtime_name!r}] = _m\ndel _s, _t, _m")
-            reply = self.run_code(code, GUARD_TIMEOUT)
+            reply = self.run_code(install_code(self.runtime_name), GUARD_TIMEOUT)
             if (reply or {}).get("content", {}).get("status") != "ok":
                 raise GuardInstallError("the grader's probe runtime could not be installed")
 
         async def _async_probe(self, request, timeout):
-            b64 = base64.b64encode(json.dumps(request).encode()).decode("ascii")
-            expression = f"__import__('sys').modules[{self.runtime_name!r}].probe({b64!r})"
             msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False,
-                                     user_expressions={"probe": expression})
-            return await self._async_request(msg_id, timeout)
+                                     user_expressions={"probe": probe_expression(self.runtime_name, request)})
+            reply = await self._async_request(msg_id, timeout)
+            if reply is None:  # interrupt it; a kernel that answers can go on with the next judge
+                await self.km.interrupt_kernel()
+                if await self._async_request(msg_id, ANSWER_TIMEOUT) is not None:
+                    return {"interrupted": True}
+            return reply
 
         def _probe(self, request, timeout):
             """One judge's probe in this kernel (see grader.judge.Trial.student)."""
             if self.kernel_process is not None and self.kernel_process.poll() is not None:
                 raise ProbeTimeout("the kernel has died")
-            reply = run_sync(self._async_probe)(request, timeout)
-            if reply is None:
-                raise ProbeTimeout(f"no answer within {timeout:g} s")
-            expr = reply.get("content", {}).get("user_expressions", {}).get("probe")
-            if not isinstance(expr, dict) or expr.get("status") != "ok":
-                raise Fail("the grader's probe got no readable answer from the notebook's kernel")
-            return read_reply(str(expr.get("data", {}).get("text/plain", "")))
+            return reply_of(run_sync(self._async_probe)(request, timeout), timeout)
 
         def _judge_all(self):
             """Every judge of the chapter, after the last cell: no student cell runs after
@@ -601,15 +592,15 @@ def _collect_notes(result: Result, ex, nb, limits: Limits) -> None:
 def _score(result: Result, nb, ex) -> None:
     from nbgrader import utils
 
+    from .hidden import block_lines
     from .judge import judges_for
-    from .sanitize import hidden_test_lines
 
     judged_ids = {j.grade_id for j in judges_for(result.assignment)}
     if ex.verdict_note:
         result.notes.append(ex.verdict_note)
 
     hidden = {line for cell in nb.cells if utils.is_grade(cell) and cell.cell_type == "code"
-              for line in hidden_test_lines(cell.source)}
+              for line in block_lines(cell.source)}
     for i, cell in enumerate(nb.cells):
         if not utils.is_grade(cell):
             continue

@@ -76,11 +76,22 @@ c.Sandbox.cell_timeout = 180      # seconds per cell (as c.Execute.timeout)
 c.Sandbox.notebook_timeout = 600  # seconds per notebook; cells past it are not run
 c.Sandbox.threads = 0             # torch/OpenMP threads per kernel; 0: cores / workers
 c.Sandbox.tmp_mb = 512            # size of its private /tmp (in memory)
+c.Sandbox.cpu_weight = 100        # its share of the CPU against other kernels; 100: equal
+c.Sandbox.cpu_cores = 0           # at most this many cores (e.g. 1.5); 0: no cap
 # As root with cgroup-tools, memory_mb and nproc also bound each kernel's whole
-# sandbox (its own cgroup); elsewhere they apply per process.
+# sandbox (its own cgroup); elsewhere they apply per process. cpu_weight and
+# cpu_cores need that cgroup (and its cpu controller).
 
 # `python -m grader collect`: file name -> student id. Regular expressions with a
 # named group `student` and optionally `assignment`; the first that matches wins.
 # Unset: grader.collect.DEFAULT_PATTERNS ("alice_01-linear-regression.ipynb",
 # "Lastname_12345_678901_01-linear-regression.ipynb", "alice/01-....ipynb").
 # c.Collect.patterns = [r"^(?P<student>[a-z]+\d*)-(?P<assignment>\d\d-[a-z-]+)\.ipynb$"]
+
+# A submitted notebook, before its kernel starts (grader/budget.py): files and cell
+# sources over these caps are rejected unparsed, and reading, checking and repairing
+# one notebook must fit in `seconds` (a chapter's notebook takes well under one).
+c.Submission.max_notebook_mb = 20.0
+c.Submission.max_cell_mb = 1.0
+c.Submission.max_depth = 64
+c.Submission.seconds = 10.0

@@ -39,10 +39,15 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
   v2 is there, with Debian's cgroup-tools (``cgcreate``/``cgexec``/``cgdelete``),
   the kernel and all it starts share ``memory_mb`` of memory (swap included
   where accounted) and ``nproc`` processes, so a fork bomb whose children each
-  allocate memory cannot take ``nproc`` x ``memory_mb``. The cgroup is a child
+  allocate memory cannot take ``nproc`` x ``memory_mb``. Where the cpu controller
+  is there too (v1 ``cpu.shares``/``cpu.cfs_quota_us``, v2 ``cpu.weight``/``cpu.max``)
+  the kernels share the CPU by ``cpu_weight`` (equal by default) and each may be
+  capped at ``cpu_cores``, so one kernel's hundreds of busy threads do not push a
+  neighbour's cells into their timeouts. The cgroup is a child
   of the grader's own, and is emptied and deleted when the notebook is done.
   Where cgroups are unavailable (not root, no cgroup-tools, no controllers),
-  ``autograde`` says so once and only the per-process limits apply.
+  ``autograde`` says so once and only the per-process limits apply; where only
+  the cpu controller is missing, it says that kernels do not share the CPU fairly.
 * **Private /tmp**: in memory, at most ``tmp_mb`` (bwrap ``--size``).
 * **No new user namespaces**: run as an ordinary user, the sandbox has a user
   namespace of its own and bwrap's ``--disable-userns`` (bubblewrap 0.8)
@@ -115,6 +120,16 @@ class Limits:
     tmp_mb: int = 512              # size of the sandbox's private /tmp (in memory)
     uid_base: int = 3_000_000_000  # as root: kernels run as uid_base + worker pid (unused uids)
     sandbox: bool = True           # False only with --no-sandbox (trusted submissions)
+    cpu_weight: int = 100          # the kernel's share of the CPU against other kernels (1-10000)
+    cpu_cores: float = 0.0         # at most this many cores per kernel (0: no cap)
+
+    def __post_init__(self):
+        if not 1 <= self.cpu_weight <= 10_000:
+            raise ValueError(f"c.Sandbox.cpu_weight = {self.cpu_weight}: expected a whole number "
+                             "from 1 to 10000 (100 gives every kernel an equal share of the CPU)")
+        if not (self.cpu_cores == 0 or 0.01 <= self.cpu_cores <= 4096):
+            raise ValueError(f"c.Sandbox.cpu_cores = {self.cpu_cores}: expected 0 (no cap) or a "
+                             "number of cores from 0.01 up, e.g. 2 or 1.5")
 
     @classmethod
     def from_config(cls, **overrides) -> "Limits":
@@ -514,7 +529,9 @@ def _cgroup_layout() -> tuple[str, dict[str, Path]] | str:
             return f"{tool} is missing (apt-get install cgroup-tools)"
     own = _own_cgroups()
     if (CGROUP_ROOT / "memory").is_dir() and (CGROUP_ROOT / "pids").is_dir():
-        dirs = {c: CGROUP_ROOT / c / own.get(c, "/").lstrip("/") for c in ("memory", "pids")}
+        dirs = {c: CGROUP_ROOT / c / own.get(c, "/").lstrip("/") for c in ("memory", "pids", "cpu")}
+        if not ((dirs["cpu"] / "cpu.shares").is_file() and os.access(dirs["cpu"], os.W_OK)):
+            del dirs["cpu"]  # no v1 cpu controller here (memory and pids still apply)
         return "v1", dirs
     if (CGROUP_ROOT / "cgroup.controllers").is_file():
         base = CGROUP_ROOT / own.get("", "/").lstrip("/")
@@ -522,7 +539,7 @@ def _cgroup_layout() -> tuple[str, dict[str, Path]] | str:
             if (base / "cgroup.subtree_control").is_file() else []
         if not {"memory", "pids"} <= set(enabled):
             return f"the memory and pids controllers are not enabled for children of {base}"
-        return "v2", {"memory": base, "pids": base}
+        return "v2", {c: base for c in ("memory", "pids", "cpu") if c in enabled}
     return "no cgroup v1 memory and pids controllers or cgroup v2 hierarchy is mounted"
 
 
@@ -532,13 +549,50 @@ def cgroups_unavailable() -> str | None:
     return layout if isinstance(layout, str) else None
 
 
+def cgroup_cpu_unavailable() -> str | None:
+    """Why kernels' cgroups cannot share out the CPU here (None: they can)."""
+    layout = _cgroup_layout()
+    if isinstance(layout, str):
+        return layout
+    version, dirs = layout
+    if "cpu" in dirs:
+        return None
+    if version == "v1":
+        return "no writable cgroup v1 cpu controller (/sys/fs/cgroup/cpu)"
+    return f"the cpu controller is not enabled for children of {dirs['memory']}"
+
+
+CPU_PERIOD_US = 100_000  # the scheduler period over which a quota of cores is counted
+
+
+def _cpu_settings(version: str, limits: Limits) -> list[tuple[str, str]]:
+    """The cgroup files that give a kernel ``limits.cpu_weight`` and ``limits.cpu_cores``.
+
+    The weight is cgroup v2's ``cpu.weight`` (default 100); v1's ``cpu.shares`` is the
+    same ratio on a base of 1024. A quota lets the kernel run ``cpu_cores`` x the period
+    per period, whatever the other kernels do; without one (0) an idle machine's cores
+    are all the kernel's, and only the weight applies when kernels compete.
+    """
+    quota = round(limits.cpu_cores * CPU_PERIOD_US)
+    if version == "v1":
+        out = [("cpu.shares", str(max(2, round(limits.cpu_weight * 1024 / 100))))]
+        if quota:
+            out += [("cpu.cfs_period_us", str(CPU_PERIOD_US)), ("cpu.cfs_quota_us", str(quota))]
+        return out
+    return [("cpu.weight", str(limits.cpu_weight)),
+            ("cpu.max", f"{quota} {CPU_PERIOD_US}" if quota else f"max {CPU_PERIOD_US}")]
+
+
 class KernelCgroup:
     """A cgroup for one sandboxed kernel and everything it starts: memory (``memory_mb``,
     swap included where the kernel accounts it) and process (``nproc``) limits on the
     sandbox as a whole, which per-process limits cannot give (a fork bomb whose
-    children each allocate memory). Made with Debian's cgroup-tools, as a child of
-    the grader's own cgroup (so the grader's own limits still hold); :meth:`remove`
-    kills what is left in it and deletes it."""
+    children each allocate memory), and, where the cpu controller is there, a share of
+    the CPU (``cpu_weight``, optionally at most ``cpu_cores``): the scheduler shares
+    the CPU between kernels, not between threads, so a kernel's 256 busy threads get
+    what one kernel gets and its neighbour keeps its own share. Made with Debian's
+    cgroup-tools, as a child of the grader's own cgroup (so the grader's own limits
+    still hold); :meth:`remove` kills what is left in it and deletes it."""
 
     def __init__(self, version: str, dirs: dict[str, Path], name: str):
         self.version, self.name = version, name
@@ -546,13 +600,23 @@ class KernelCgroup:
 
     @classmethod
     def create(cls, limits: Limits) -> "KernelCgroup | None":
-        """A new cgroup with the limits, or None where cgroups are unavailable."""
-        import subprocess
-
+        """A new cgroup with the limits, or None where cgroups are unavailable. Where the
+        cpu settings are refused (e.g. ``cpu_cores`` above a quota on the grader's own
+        cgroup), the cgroup is made without the cpu controller: memory and processes
+        stay bounded."""
         layout = _cgroup_layout()
         if isinstance(layout, str):
             return None
         version, dirs = layout
+        cg = cls._made(version, dirs, limits)
+        if cg is None and "cpu" in dirs:
+            cg = cls._made(version, {c: d for c, d in dirs.items() if c != "cpu"}, limits)
+        return cg
+
+    @classmethod
+    def _made(cls, version: str, dirs: dict[str, Path], limits: Limits) -> "KernelCgroup | None":
+        import subprocess
+
         _CGROUP_COUNTER[0] += 1
         cg = cls(version, dirs, f"dlgrader-{os.getpid()}-{_CGROUP_COUNTER[0]}")
         memory = str(limits.memory_mb << 20)
@@ -563,6 +627,8 @@ class KernelCgroup:
         else:
             settings = {"memory": [("memory.max", memory), ("memory.swap.max", "0")],
                         "pids": [("pids.max", str(limits.nproc))]}
+        if "cpu" in dirs:
+            settings["cpu"] = _cpu_settings(version, limits)
         try:
             subprocess.run(["cgcreate", *cg._groups()], check=True, capture_output=True, text=True)
             for controller, values in settings.items():
@@ -581,8 +647,8 @@ class KernelCgroup:
 
     def _groups(self) -> list[str]:
         if self.version == "v2":
-            return ["-g", f"memory,pids:{self._path('memory')}"]
-        return [arg for c in ("memory", "pids") for arg in ("-g", f"{c}:{self._path(c)}")]
+            return ["-g", f"{','.join(self.dirs)}:{self._path('memory')}"]
+        return [arg for c in self.dirs for arg in ("-g", f"{c}:{self._path(c)}")]
 
     def wrap(self, cmd: list[str]) -> list[str]:
         """``cmd`` started inside this cgroup."""
@@ -610,5 +676,7 @@ class KernelCgroup:
                 except OSError:
                     pass
             time.sleep(0.05)
-        if any(d.exists() for d in self.dirs.values()):
-            subprocess.run(["cgdelete", *self._groups()], capture_output=True)
+        for controller, d in self.dirs.items():  # one at a time: cgdelete 2.0 given several
+            if d.exists():                         # controllers at one path deletes only one
+                subprocess.run(["cgdelete", "-g", f"{controller}:{self._path(controller)}"],
+                               capture_output=True)

@@ -50,20 +50,22 @@ def data_iter(t: Trial):
     n = t.size(23, 61)
     bs = t.choice([b for b in (4, 5, 7, 8, 9) if n % b])
     F = torch.arange(n * 2, dtype=torch.float32).reshape(n, 2) + 0.5
-    L = t.choice([torch.arange(n, dtype=torch.float32), torch.arange(n, dtype=torch.float32).reshape(n, 1)])
+    L = torch.arange(n, dtype=torch.float32)
     got = plain(t.student("F0, L0 = F.clone(), L.clone()\n"
                           "epochs = [[(X, y) for X, y in data_iter(bs, F, L)] for _ in range(3)]\n"
-                          "result = (epochs, torch.equal(F, F0) and torch.equal(L, L0))",
+                          "column = [(X, y) for X, y in data_iter(bs, F, L.reshape(-1, 1))]\n"
+                          "result = (epochs, column, torch.equal(F, F0) and torch.equal(L, L0))",
                           F=F, L=L, bs=bs))
-    epochs, untouched = got
+    epochs, column, untouched = got
     sizes = [min(bs, n - i) for i in range(0, n, bs)]
-    for batches in epochs:
+    for batches in epochs + [column]:
         t.check([len(X) for X, _ in batches] == sizes,
                 f"with {n} examples and batch_size {bs}, the batches should hold {sizes[0]} examples each, "
                 f"the last one {sizes[-1]}; got sizes {[len(X) for X, _ in batches][:12]}")
         X_all, y_all = torch.cat([X for X, _ in batches]), torch.cat([y for _, y in batches])
-        t.check(tuple(y_all.shape[1:]) == tuple(L.shape[1:]),
-                "each batch of labels should keep the labels' own shape per example")
+        t.check(y_all.dim() == (1 if batches is not column else 2),
+                "each batch of labels should keep the labels' own shape: (batch,) for labels of shape "
+                "(n,), (batch, 1) for labels of shape (n, 1)")
         t.check(sorted(y_all.reshape(-1).tolist()) == list(range(n)),
                 "one pass should yield every example exactly once")
         t.check(torch.equal((X_all[:, 0] - 0.5) / 2, y_all.reshape(-1)),
@@ -107,7 +109,7 @@ def sgd(t: Trial):
             "          [p.requires_grad and p.is_leaf for p in params], [id(p) for p in params] == ids)")
     for _ in range(2):
         values, grads = [t.randn(3, 2), t.randn(4)], [t.randn(3, 2), t.randn(4)]
-        lr, batch_size = t.choice([0.03, 0.1, 0.5]), t.size(2, 12)
+        lr, batch_size = 0.01 + 0.5 * float(t.rand(1)), t.size(2, 12)
         got, want = t.both(code, values=values, grads=grads, lr=lr, batch_size=batch_size)
         got, want = plain(got), plain(want)
         t.close(got[0], want[0], "each parameter should move by -lr * grad / batch_size, in place")
@@ -126,7 +128,7 @@ def train_linreg(t: Trial):
     w_true, b_true = t.randn(d) * 2, float(t.randn(1))
     X = t.randn(n, d)
     y = (X @ w_true + b_true + 0.01 * t.randn(n)).reshape(-1, 1)
-    lr, num_epochs = t.choice([0.02, 0.03, 0.05]), t.size(2, 4)
+    lr, num_epochs = 0.02 + 0.03 * float(t.rand(1)), t.choice([2, 4, 5])
     code = RECORDER + (
         "X0, y0 = X.clone(), y.clone()\n"
         "animator = Recorder()\n"

@@ -57,7 +57,7 @@ def add_arguments(p):
 
 def run(args):
     from ..grading import autograde_submissions, submitted_students, unknown_students
-    from ..sandbox import cgroups_unavailable
+    from ..sandbox import cgroup_cpu_unavailable, cgroups_unavailable
 
     overrides = dict(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                      memory_mb=args.memory_mb)
@@ -76,6 +76,9 @@ def run(args):
     if limits.sandbox and (why := cgroups_unavailable()):
         print(f"note: no cgroup per kernel ({why}): memory and process limits apply to each "
               "process of a kernel, not to the whole sandbox.")
+    elif limits.sandbox and (why := cgroup_cpu_unavailable()):
+        print(f"note: no CPU share per kernel ({why}): one kernel's busy threads can slow "
+              "the others' cells into their timeouts.")
     try:
         if args.scheduler:
             from ..distributed import autograde_on_cluster
