@@ -43,6 +43,11 @@ def watched(call, names):
 '''
 
 
+# The probes of the exercises whose docstrings name a device put their inputs on the GPU
+# when the kernel has one, and report which device that was.
+ON_DEVICE = "dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
+
+
 def _shape(x):
     """The shape of a returned tensor, in words when it is not one (a single number comes
     back from the kernel as shape (1,))."""
@@ -78,16 +83,18 @@ def _labels(t: Trial, n: int, q: int, *, skip_last: bool = False):
 def one_hot(t: Trial):
     import torch
 
-    code = "y0 = y.clone()\nresult = (one_hot(y, q), torch.equal(y, y0))"
+    code = ON_DEVICE + "y = y.to(dev)\ny0 = y.clone()\nY = one_hot(y, q)\nresult = (Y, torch.equal(y, y0), dev.type)"
     for n, q, skip in [(1, 1, False), (t.size(5, 30), t.size(3, 9), True), (t.size(31, 60), t.size(2, 12), False)]:
         y = _labels(t, n, q, skip_last=skip)
         got, want = t.both(code, y=y, q=q)
-        (Y, untouched), (Y_ref, _) = plain(got), plain(want)
+        (Y, untouched, dev), (Y_ref, _, _) = plain(got), plain(want)
+        device = getattr(got[0], "device", None)
         t.check(isinstance(Y, torch.Tensor) and tuple(Y.shape) == (n, q),
                 f"for {n} labels and num_classes={q} the answer should have shape ({n}, {q}); got "
                 f"{_shape(Y)}"
                 + (" (the width is num_classes, even when the largest class is absent from y)" if skip else ""))
         t.check(Y.dtype == torch.float32, f"the one-hot matrix should be float32, as the docstring says; got {Y.dtype}")
+        t.check(device == dev, f"the one-hot matrix should be on y's device ({dev} here); got {device}")
         t.close(Y, Y_ref, "each row should hold a single 1, in the column its label names, and zeros elsewhere")
         t.check(untouched, "one_hot changed the caller's labels: leave y as it is")
 
@@ -206,25 +213,27 @@ def train_softmax_regression(t: Trial):
     X, y = _blobs(t, t.size(40, 90), d, q)
     X_test, y_test = _blobs(t, t.size(30, 60), d, q)
     num_classes = q + 1                     # the widest class is absent from the data
-    lr, num_epochs = t.choice([0.2, 0.4, 0.7]), t.size(3, 7)
-    code = RECORDER + (
+    lr, num_epochs = 0.05 + 0.45 * float(t.rand(1)), t.choice([4, 6, 7, 9])
+    code = RECORDER + ON_DEVICE + (
+        "X, y, X_test, y_test = (v.to(dev) for v in (X, y, X_test, y_test))\n"
         "saved = [v.clone() for v in (X, y, X_test, y_test)]\n"
         "animator = Recorder()\n"
         "W, b = train_softmax_regression(X, y, num_classes, lr, num_epochs, X_test, y_test, animator)\n"
         "W2, b2 = train_softmax_regression(X, y, num_classes, lr, num_epochs, X_test, y_test)\n"
         "untouched = all(torch.equal(a, s) for a, s in zip((X, y, X_test, y_test), saved))\n"
         "result = (W.detach(), b.detach(), W2.detach(), b2.detach(), animator.calls, untouched,\n"
-        "          torch.rand(4))")
+        "          torch.rand(4), dev.type)")
     inject = ("one_hot", "softmax", "cross_entropy", "stable_cross_entropy", "softmax_ce_grad")
     got, want = t.both(code, inject=inject, X=X, y=y, X_test=X_test, y_test=y_test, num_classes=num_classes,
                        lr=lr, num_epochs=num_epochs)
-    W, b, W2, b2, calls, untouched, draw = got
-    W_ref, b_ref, _, _, calls_ref, _, draw_ref = plain(want)
+    W, b, W2, b2, calls, untouched, draw, dev = got
+    W_ref, b_ref, _, _, calls_ref, _, draw_ref, _ = plain(want)
     t.check(untouched, "train_softmax_regression changed the caller's data: leave X, y, X_test and y_test as they are")
     t.check(tuple(getattr(W, "shape", ())) == (d, num_classes) and tuple(getattr(b, "shape", ())) == (num_classes,),
             f"for {d} features and num_classes={num_classes}, W should have shape ({d}, {num_classes}) and b "
             f"({num_classes},); got {_shape(W)} and {_shape(b)}")
-    t.check(W.device == b.device == "cpu", "W and b should be on X's device (the CPU here)")
+    t.check(W.device == b.device == dev, f"W and b should be on X's device ({dev} here); got {W.device} and "
+                                         f"{b.device}")
     t.close((W, b), (W_ref, b_ref), "the trained W and b differ from num_epochs full-batch gradient steps from "
                                     "zero with the lr passed in: one step per epoch, W <- W - lr * X.T @ G and "
                                     "b <- b - lr * G.sum(0), with G the gradient of the mean loss",

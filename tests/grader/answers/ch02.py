@@ -113,6 +113,8 @@ WRONG = {
     "ex6-train-tests": ("ex6-train", [
         ("a hard-coded learning rate", _train(step=_STEP.replace("lr *", "0.5 *"))),
         ("x off by one", _train(x="epoch")),
+        ("a hard-coded number of epochs", _train(body=_LOOP.format(step=_STEP, record=_RECORD, x="epoch + 1")
+                                                 .replace("range(num_epochs)", "range(30)"))),
         ("records before the step", _train(step="        O = X @ W + b\n        G = softmax_ce_grad(O, y)\n"
                                                  "        W, b = W - lr * X.T @ G, b - lr * G.sum(dim=0)",
                                             record="            train_loss = float(stable_cross_entropy(O, y).mean())")),
@@ -135,9 +137,9 @@ WRONG = {
 RIGHT = {
     "ex1-one-hot-tests": ("ex1-one-hot", [
         ("F.one_hot as float", _one_hot("return F.one_hot(y, num_classes).float()")),
-        ("rows of the identity", _one_hot("return torch.eye(num_classes)[y]")),
-        ("scatter", _one_hot("return torch.zeros(len(y), num_classes).scatter_(1, y.reshape(-1, 1), 1.0)")),
-        ("a loop", _one_hot("Y = torch.zeros(len(y), num_classes)\nfor i, label in enumerate(y.tolist()):\n"
+        ("rows of the identity", _one_hot("return torch.eye(num_classes, device=y.device)[y]")),
+        ("scatter", _one_hot("return torch.zeros(len(y), num_classes, device=y.device).scatter_(1, y.reshape(-1, 1), 1.0)")),
+        ("a loop", _one_hot("Y = torch.zeros(len(y), num_classes, device=y.device)\nfor i, label in enumerate(y.tolist()):\n"
                             "    Y[i, label] = 1\nreturn Y")),
     ]),
     "ex2-softmax-tests": ("ex2-softmax", [
