@@ -5,18 +5,19 @@ from grader.judges.ch01 import RECORDER
 
 ASSIGNMENT = "02-softmax-regression"
 
-# The built-ins each rule excludes (the notebook's text names the rule).
+# The rules the notebook states, and the built-ins each one excludes.
 SOFTMAX_RULE = ("the exercise says: write softmax yourself from torch.exp, not with a built-in softmax "
                 "(torch.softmax, F.softmax, log_softmax)")
-BUILTIN_SOFTMAX = ("torch.softmax", "torch._softmax", "torch._log_softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax", "torch.special.softmax",
-                   "torch.log_softmax", "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax",
-                   "torch.special.log_softmax")
+BUILTIN_SOFTMAX = ("torch.softmax", "torch._softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax",
+                   "torch.special.softmax", "torch.log_softmax", "torch._log_softmax", "torch.Tensor.log_softmax",
+                   "torch.nn.functional.log_softmax", "torch.special.log_softmax")
 LSE_RULE = ("the exercise says: use the log-sum-exp trick yourself, without torch.logsumexp, "
             "F.log_softmax or F.cross_entropy")
-BUILTIN_LSE = ("torch.logsumexp", "torch._log_softmax", "torch.Tensor.logsumexp", "torch.special.logsumexp", "torch.log_softmax",
-               "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax", "torch.special.log_softmax",
-               "torch.nn.functional.cross_entropy", "torch._C._nn.cross_entropy_loss")
-AUTOGRAD_RULE = "the exercise says: compute the gradient from the formula, without autograd (no backward, no grad)"
+BUILTIN_LSE = ("torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp", "torch.log_softmax",
+               "torch._log_softmax", "torch.Tensor.log_softmax", "torch.nn.functional.log_softmax",
+               "torch.special.log_softmax", "torch.nn.functional.cross_entropy", "torch._C._nn.cross_entropy_loss")
+AUTOGRAD_RULE = ("the exercise says: compute the gradient from the formula, without autograd "
+                 "(no backward, no grad)")
 AUTOGRAD = ("torch.Tensor.backward", "torch.autograd.backward", "torch.autograd.grad")
 
 
