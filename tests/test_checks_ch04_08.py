@@ -95,6 +95,83 @@ def test_ch04_sgd_epoch_averaging_batch_means_fails():
         exec(hidden("04", "ex4-sgd-epoch-tests"), ns)
 
 
+def edited(chapter: str, grade_id: str, *pairs: tuple[str, str]) -> str:
+    """The solution cell ``grade_id`` with each (old, new) pair replaced once: a wrong answer
+    that needs more than one edit."""
+    source = MARKERS.sub("", cells(chapter)[grade_id].source)
+    for old, new in pairs:
+        assert source.count(old) == 1, f"{old!r} is not (once) in the solution any more"
+        source = source.replace(old, new)
+    return source
+
+
+TSN = "ex7-train-simple-network"
+
+TSN_OK = {
+    # its own checkpoint dict (no dlcourse.metrics.save_checkpoint), the table kept as a dict of lists
+    "own checkpoint, dict of lists": edited(
+        "04", TSN,
+        ("save_checkpoint(checkpoint_file, model, optimizer, epoch, pd.DataFrame(rows))",
+         "torch.save({'epoch': epoch, 'model_state_dict': model.state_dict(), "
+         "'optimizer_state_dict': optimizer.state_dict(), 'results': pd.DataFrame(rows), "
+         "'rng_state': torch.get_rng_state()}, checkpoint_file)"),
+        ("total += float(loss.detach()) * len(y)", "total += loss.item() * X.shape[0]")),
+}
+
+TSN_WRONG = [
+    # (what, an (old, new) edit of the solution or a whole wrong answer, message of the visible check or None)
+    ("argmax labels for the score functions",
+     ("scores.append(y_hat.detach().cpu())", "scores.append(y_hat.detach().argmax(dim=1).cpu())"),
+     "not argmax labels"),
+    ("the checkpoint is never read",
+     ("if checkpoint_file is not None and os.path.exists(checkpoint_file):", "if False:"),
+     "resumed weights differ"),
+    ("the optimizer's state not restored",
+     ('optimizer.load_state_dict(checkpoint["optimizer_state_dict"])', "pass"), "resumed weights differ"),
+    ("torch's random state not restored",
+     ('torch.set_rng_state(checkpoint["rng_state"])', "pass"), "resumed weights differ"),
+    ("epochs counted from the checkpoint on",
+     ("range(len(rows) + 1, epochs + 1)", "range(len(rows) + 1, len(rows) + epochs + 1)"),
+     "counts the whole run"),
+    # a smaller last batch weighs as much as a full one: only the hidden tests' loader has one
+    ("the mean of the batch means",
+     edited("04", TSN, ("total += float(loss.detach()) * len(y)", "total += float(loss.detach())"),
+            ("return total / len(y_true)", "return total / len(labels)")), None),
+    # dropout stays on while testing: only the hidden tests' model has dropout
+    ("no evaluation mode for the test pass", ("model.eval()", "pass"), None),
+    # a crash loses every epoch: only the hidden tests crash a run
+    ("a checkpoint only after the last epoch",
+     ("if checkpoint_file is not None:\n", "if checkpoint_file is not None and epoch == epochs:\n"), None),
+]
+
+
+def test_ch04_auc_further_exercise_works_with_train_simple_network():
+    """Further exercise 3 of chapter 4: an AUC score function gets scores, so it ranks examples."""
+    from sklearn.datasets import make_moons
+    from sklearn.metrics import roc_auc_score
+
+    ns = answers("04", "cell-002", TSN)
+    X, y = make_moons(400, noise=0.2, random_state=0)
+    X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    cpu = torch.device("cpu")
+    train_iter = TensorLoader(X[:300], y[:300], 20, shuffle=True, device=cpu)
+    test_iter = TensorLoader(X[300:], y[300:], 100, device=cpu)
+
+    def auc(y_true, y_scores):
+        return roc_auc_score(y_true.numpy(), torch.softmax(y_scores, dim=1)[:, 1].numpy())
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    table = ns["train_simple_network"](net, nn.CrossEntropyLoss(), train_iter, test_iter, epochs=5, device=cpu,
+                                       score_funcs={"AUC": auc, "acc": dlcourse.metrics.accuracy_score},
+                                       optimizer=torch.optim.SGD(net.parameters(), lr=0.2))
+    assert {"train AUC", "test AUC"} <= set(table.columns)
+    assert 0.9 < table["test AUC"].iloc[-1] <= 1.0, table
+    with torch.no_grad():
+        want = roc_auc_score(y[300:].numpy(), torch.softmax(net(X[300:]), dim=1)[:, 1].numpy())
+    assert abs(table["test AUC"].iloc[-1] - want) < 1e-9
+
+
 # --------------------------------------------------------------------------- chapter 5
 
 def test_ch05_train_poly_solution_passes():
@@ -376,7 +453,7 @@ SCAN_WRONG = [
 ]
 
 
-# ----------------------------------------------------- the new exercises of chapters 5, 7 and 8
+# -------------------------------------------------- the new exercises of chapters 4, 5, 7 and 8
 
 class NewExercise(NamedTuple):
     chapter: str
@@ -389,6 +466,9 @@ class NewExercise(NamedTuple):
 
 
 NEW = {
+    "4.7 train_simple_network": NewExercise("04", ("cell-002", TSN), "ex7-train-simple-network-tests",
+                                            ch04.check_train_simple_network, "train_simple_network", TSN_OK,
+                                            TSN_WRONG),
     "5.6 standardize": NewExercise("05", ("ex6-standardize",), "ex6-standardize-tests", ch05.check_standardize,
                                    "standardize", STANDARDIZE_OK, STANDARDIZE_WRONG),
     "5.7 fit_standardized": NewExercise("05", ("ex6-standardize", "ex7-fit-standardized"),
