@@ -122,7 +122,8 @@ def accuracy(t: Trial):
     for n, q in [(1, t.size(3, 10)), (t.size(2, 9), 2), (t.size(100, 300), t.size(3, 12))]:
         y_hat = t.randn(n, q)
         y = torch.randint(0, q, (n,), generator=t.gen)
-        right = t.rand(n) < 0.5                         # about half right, the rest at random
+        right = t.rand(n) < 0.5                         # about half right, the rest at random,
+        right[0] = True                                 # and at least one right
         y[right] = y_hat.argmax(dim=1)[right]
         got, want = t.both(code, y_hat=y_hat, y=y)
         (counts, unchanged), (counts_ref, _) = got, want
@@ -147,7 +148,7 @@ def evaluate_accuracy(t: Trial):
     bs = _batch_size(t, n)
     X, y = _images(t, n, q, flip=0.5)
     W, b = t.randn(784, q) * 0.2, t.randn(q) * 0.1
-    code = PRELUDE + PROBE_NET + (
+    code = PRELUDE + CALL + PROBE_NET + (
         "calls = []\n"
         "def scratch(X):\n"
         "    calls.append((None, torch.is_grad_enabled(), len(X)))\n"
@@ -158,11 +159,14 @@ def evaluate_accuracy(t: Trial):
         "batches = [(X[i:i + bs], y[i:i + bs]) for i in range(0, len(X), bs)]\n"
         "loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=bs)\n"
         "X0 = X.clone()\n"
-        "values = [evaluate_accuracy(scratch, batches), evaluate_accuracy(module, loader)]\n"
+        "values = [call(evaluate_accuracy, scratch, batches), call(evaluate_accuracy, module, loader)]\n"
         "result = (values, calls, module.calls, torch.equal(X, X0))")
     got, want = t.both(code, inject=("accuracy",), X=X, y=y, W=W, b=b, bs=bs)
     (values, calls, module_calls, unchanged), (values_ref, _, _, _) = got, want
-    for v in values:
+    for v, net in zip(values, ("a plain function and a list of batches", "an nn.Module and a DataLoader")):
+        error = _raised(v)
+        t.check(error is None, f"evaluate_accuracy raised {error} for {net}: net may be a plain function, "
+                               "data_iter any iterable of (X, y) batches")
         t.check(type(v) is float, f"evaluate_accuracy should return a Python float; it returned {type(v).__name__}")
     t.check(all(not grad for _, grad, _ in calls + module_calls),
             "evaluate_accuracy ran the model with gradient tracking on: run the loop under torch.no_grad()")
@@ -203,10 +207,10 @@ def train_epoch(t: Trial):
                                                        "mode (net.train()) before the pass")
     t.check([k for _, _, k in calls] == [k for _, _, k in calls_ref],
             "train_epoch should call the model once on every batch, in one pass over train_iter")
-    _close_epochs(t, out, out_ref, "a torch.optim optimizer")
     t.close(params, params_ref, "with a torch.optim optimizer the weights after the epoch differ from one "
                                 "zero_grad(), backward() of the mean batch loss and step() per batch",
             atol=1e-5, rtol=1e-4)
+    _close_epochs(t, out, out_ref, "a torch.optim optimizer")
     t.close(after, after_ref, "train_epoch changed the global random generator (do not reseed it)")
 
     updater_code = PRELUDE + CROSS_ENTROPY + (
@@ -243,6 +247,12 @@ def _close_epochs(t: Trial, out, out_ref, how: str) -> None:
             "examples of the epoch, from the predictions made during the pass", atol=1e-6, rtol=0)
 
 
+METRICS = [("train_loss should hold the mean training loss that train_epoch returned for that epoch (one "
+            "pass over train_iter per epoch, with the loss and the updater passed in)", 1e-5),
+           ("train_acc should hold the training accuracy that train_epoch returned for that epoch", 1e-6),
+           ("test_acc should hold the accuracy on test_iter measured after that epoch's training", 1e-6)]
+
+
 @judge("ex5-train-tests", forbid={**twins("train"), **twins("train_ch3")},
        inject=("accuracy", "evaluate_accuracy", "train_epoch"))
 def train(t: Trial):
@@ -251,7 +261,7 @@ def train(t: Trial):
     X, y = _images(t, n + n_test, q)
     W, b = t.randn(784, q) * 0.01, t.randn(q) * 0.01
     lr, num_epochs = t.choice([0.01, 0.02, 0.03]), t.size(2, 4)
-    code = PRELUDE + PROBE_NET + CROSS_ENTROPY + (
+    code = PRELUDE + CALL + PROBE_NET + CROSS_ENTROPY + (
         "from dlcourse.data import TensorLoader\n"
         "train_iter = TensorLoader(X[:n], y[:n], bs, shuffle=True, device='cpu')\n"
         "test_iter = TensorLoader(X[n:], y[n:], bs, device='cpu')\n"
@@ -266,13 +276,18 @@ def train(t: Trial):
         "        for p in (Wg, bg):\n"
         "            p -= lr * p.grad / batch_size\n"
         "            p.grad.zero_()\n"
-        "h2 = train(lambda X: X.reshape(len(X), -1) @ Wg + bg, train_iter, test_iter, cross_entropy,\n"
-        "           num_epochs + 1, updater, animate=False)\n"
-        "histories = [(list(g.train_loss), list(g.train_acc), list(g.test_acc)) for g in (h, h2)]\n"
-        "result = (histories, plot, [isinstance(g, dlcourse.History) for g in (h, h2)], h2.animator is None,\n"
-        "          [net.linear.weight.detach(), Wg.detach()], torch.rand(4))")
+        "h2 = call(train, lambda X: X.reshape(len(X), -1) @ Wg + bg, train_iter, test_iter, cross_entropy,\n"
+        "          num_epochs + 1, updater, False)\n"
+        "if isinstance(h2, tuple):\n"
+        "    result = h2\n"
+        "else:\n"
+        "    histories = [(list(g.train_loss), list(g.train_acc), list(g.test_acc)) for g in (h, h2)]\n"
+        "    result = (histories, plot, [isinstance(g, dlcourse.History) for g in (h, h2)], h2.animator is None,\n"
+        "              [net.linear.weight.detach(), Wg.detach()], torch.rand(4))")
     got, want = t.both(code, inject=("accuracy", "evaluate_accuracy", "train_epoch"), X=X, y=y, W=W, b=b,
                        n=n, bs=bs, lr=lr, num_epochs=num_epochs)
+    error = _raised(got)
+    t.check(error is None, f"train raised {error} with animate=False (then the History has no animator)")
     (hists, plot, kinds, no_plot, params, after), (hists_ref, plot_ref, _, _, params_ref, after_ref) = \
         plain(got), plain(want)
     t.check(all(kinds), "train should return the dlcourse.History it filled")
@@ -282,13 +297,10 @@ def train(t: Trial):
         t.check(lengths == [epochs] * 3,
                 f"after {epochs} epochs the History should hold {epochs} values in each of train_loss, "
                 f"train_acc and test_acc; it holds {lengths}. Use num_epochs as passed")
-        t.close(hist[0], hist_ref[0], "train_loss should hold, per epoch, the mean training loss that "
-                                      "train_epoch returned for that epoch (one pass over train_iter per epoch, "
-                                      "with the updater passed in)", atol=1e-5, rtol=1e-4)
-        t.close(hist[1], hist_ref[1], "train_acc should hold, per epoch, the training accuracy that "
-                                      "train_epoch returned for that epoch", atol=1e-6, rtol=1e-5)
-        t.close(hist[2], hist_ref[2], "test_acc should hold, per epoch, the accuracy on test_iter measured "
-                                      "after that epoch's training", atol=1e-6, rtol=1e-5)
+        for epoch in range(epochs):          # the first epoch and the first list that differ
+            for i, (what, atol) in enumerate(METRICS):
+                t.close(hist[i][epoch], hist_ref[i][epoch], f"from epoch {epoch + 1} on, {what}", atol=atol,
+                        rtol=1e-4)
     t.close(params, params_ref, "the trained weights differ from num_epochs passes of train_epoch with the "
                                 "updater passed in", atol=1e-5, rtol=1e-4)
     t.check(plot is not None and plot[0] is not None,

@@ -4,6 +4,16 @@ ASSIGNMENT = "03-fashion-mnist"
 _MODEL = "def softmax_regression(X, W, b):\n{body}\n"
 _ACCURACY = "def accuracy(y_hat, y):\n{body}\n"
 _EVALUATE = "def evaluate_accuracy(net, data_iter):\n{body}\n"
+_EVAL_REF = """def evaluate_accuracy(net, data_iter):
+    if isinstance(net, nn.Module):
+        net.eval()
+    correct, seen = 0.0, 0
+    with torch.no_grad():
+        for X, y in data_iter:
+            correct += accuracy(net(X), y)
+            seen += len(y)
+    return correct / seen
+"""
 
 _EPOCH = '''def train_epoch(net, train_iter, loss, updater):
     if isinstance(net, nn.Module):
@@ -50,6 +60,19 @@ _PLOT = '''        if history.animator is not None:
             history.animator.add(epoch + 1, (train_loss, train_acc, test_acc))'''
 
 
+def _without(source: str, header: str) -> str:
+    """``source`` without the block statement ``header`` (a whole line): its body moves out one level."""
+    lines = source.splitlines(keepends=True)
+    at = lines.index(header)
+    depth = len(header) - len(header.lstrip())
+    out = lines[:at]
+    for k, line in enumerate(lines[at + 1:], at + 1):
+        if len(line) - len(line.lstrip()) <= depth:
+            return "".join(out + lines[k:])
+        out.append(line[4:])
+    return "".join(out)
+
+
 def _epoch(update: str = _OPT_STEP, record: str = _RECORD, before: str = "") -> str:
     return _EPOCH.format(body=before + _EPOCH_LOOP.format(update=update, record=record))
 
@@ -89,33 +112,17 @@ WRONG = {
             body="    if y_hat.ndim == 2:\n        y_hat = y_hat.argmax(dim=1)\n    return int((y_hat == y).sum())")),
     ]),
     "ex3-evaluate-accuracy-tests": ("ex3-evaluate-accuracy", [
-        ("mean of batch accuracies", _EVALUATE.format(
-            body="    if isinstance(net, nn.Module):\n        net.eval()\n    accs = []\n    with torch.no_grad():\n"
-                 "        for X, y in data_iter:\n            accs.append(accuracy(net(X), y) / len(y))\n"
-                 "    return sum(accs) / len(accs)")),
-        ("no torch.no_grad()", _EVALUATE.format(
-            body="    if isinstance(net, nn.Module):\n        net.eval()\n    correct, seen = 0.0, 0\n"
-                 "    for X, y in data_iter:\n        correct += accuracy(net(X), y)\n        seen += len(y)\n"
-                 "    return correct / seen")),
-        ("no net.eval()", _EVALUATE.format(
-            body="    correct, seen = 0.0, 0\n    with torch.no_grad():\n        for X, y in data_iter:\n"
-                 "            correct += accuracy(net(X), y)\n            seen += len(y)\n    return correct / seen")),
-        ("eval() on a plain function", _EVALUATE.format(
-            body="    net.eval()\n    correct, seen = 0.0, 0\n    with torch.no_grad():\n        for X, y in data_iter:\n"
-                 "            correct += accuracy(net(X), y)\n            seen += len(y)\n    return correct / seen")),
-        ("every batch counted as full", _EVALUATE.format(
-            body="    if isinstance(net, nn.Module):\n        net.eval()\n    correct, batches, size = 0.0, 0, None\n"
-                 "    with torch.no_grad():\n        for X, y in data_iter:\n            size = size or len(y)\n"
-                 "            correct += accuracy(net(X), y)\n            batches += 1\n"
-                 "    return correct / (batches * size)")),
-        ("the count, not the fraction", _EVALUATE.format(
-            body="    if isinstance(net, nn.Module):\n        net.eval()\n    correct = 0.0\n    with torch.no_grad():\n"
-                 "        for X, y in data_iter:\n            correct += accuracy(net(X), y)\n    return correct")),
-        ("a tensor", _EVALUATE.format(
-            body="    if isinstance(net, nn.Module):\n        net.eval()\n    correct, seen = torch.tensor(0.0), 0\n"
-                 "    with torch.no_grad():\n        for X, y in data_iter:\n"
-                 "            correct += (net(X).argmax(dim=1) == y).sum()\n            seen += len(y)\n"
-                 "    return correct / seen")),
+        ("mean of batch accuracies", _EVAL_REF.replace("accuracy(net(X), y)", "accuracy(net(X), y) / len(y)")
+         .replace("seen += len(y)", "seen += 1")),
+        ("no torch.no_grad()", _without(_EVAL_REF, "    with torch.no_grad():\n")),
+        ("no net.eval()", _EVAL_REF.replace("    if isinstance(net, nn.Module):\n        net.eval()\n", "")),
+        ("eval() on a plain function", _EVAL_REF.replace("    if isinstance(net, nn.Module):\n        net.eval()",
+                                                         "    net.eval()")),
+        ("every batch counted as full", _EVAL_REF.replace("correct, seen = 0.0, 0", "correct, seen, size = 0.0, 0, 0")
+         .replace("seen += len(y)", "size = size or len(y)\n            seen += size")),
+        ("the count, not the fraction", _EVAL_REF.replace("return correct / seen", "return correct")),
+        ("a tensor", _EVAL_REF.replace("correct, seen = 0.0, 0", "correct, seen = torch.tensor(0.0), 0")
+         .replace("accuracy(net(X), y)", "(net(X).argmax(dim=1) == y).sum()")),
     ]),
     "ex4-train-epoch-tests": ("ex4-train-epoch", [
         ("no zero_grad()", _epoch(update=_OPT_STEP.replace("            optimizer.zero_grad()\n", ""))),
@@ -207,24 +214,24 @@ RIGHT = {
             losses.sum().backward()
             updater(X.shape[0])''', record='''        with torch.no_grad():
             totals.add(float(losses.mean()) * len(y), float((y_hat.argmax(dim=1) == y).sum()), y.numel())''')),
-        ("plain sums, no Accumulator", '''def train_epoch(net, train_iter, loss, updater):
+        ("float64 sums, one backward", '''def train_epoch(net, train_iter, loss, updater):
     if isinstance(net, nn.Module):
         net.train()
-    loss_sum, correct, seen = 0.0, 0.0, 0
+    sums = torch.zeros(3, dtype=torch.float64)
+    use_optim = isinstance(updater, torch.optim.Optimizer)
     for X, y in train_iter:
-        y_hat = net(X)
-        l = loss(y_hat, y)
-        if isinstance(updater, torch.optim.Optimizer):
+        logits = net(X)
+        per_example = loss(logits, y)
+        if use_optim:
             updater.zero_grad()
-            l.mean().backward()
+        (per_example.mean() if use_optim else per_example.sum()).backward()
+        if use_optim:
             updater.step()
         else:
-            l.sum().backward()
             updater(y.shape[0])
-        loss_sum += l.sum().item()
-        correct += accuracy(y_hat, y)
-        seen += y.shape[0]
-    return loss_sum / seen, correct / seen
+        batch = [per_example.detach().sum().item(), accuracy(logits, y), len(y)]
+        sums += torch.tensor(batch, dtype=torch.float64)
+    return float(sums[0] / sums[2]), float(sums[1] / sums[2])
 '''),
     ]),
     "ex5-train-tests": ("ex5-train", [
