@@ -146,8 +146,10 @@ def evaluate_accuracy(t: Trial):
 
     q, n = t.size(3, 10), t.size(40, 90)
     bs = _batch_size(t, n)
-    X, y = _images(t, n, q, flip=0.5)
+    X, y = _images(t, n, q)
     W, b = t.randn(784, q) * 0.2, t.randn(q) * 0.1
+    right = t.rand(n) < 0.5                            # the model is right on about half the examples
+    y[right] = (X.reshape(n, -1) @ W + b).argmax(dim=1)[right]
     code = PRELUDE + CALL + PROBE_NET + (
         "calls = []\n"
         "def scratch(X):\n"
