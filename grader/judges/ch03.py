@@ -95,13 +95,13 @@ def softmax_regression(t: Trial):
         got, want = t.both(code, X=X, W=W, b=b, R=R)
         (O, grads, unchanged), (O_ref, grads_ref, _) = plain(got), plain(want)
         what = "images of 28 x 28 pixels" if d == 784 else f"examples of {d} numbers each and {q} classes"
+        hint = "flatten each example into a row of W.shape[0] numbers" + ("" if d == 784 else
+                                                                          " (do not hard-code 784)")
         error = _raised(O)
-        t.check(error is None, f"softmax_regression raised {error} for a batch of {shape[0]} {what}: flatten "
-                               "each example into a row of W.shape[0] numbers (do not hard-code 784)")
+        t.check(error is None, f"softmax_regression raised {error} for a batch of {shape[0]} {what}: {hint}")
         t.check(isinstance(O, torch.Tensor) and tuple(O.shape) == tuple(O_ref.shape),
                 f"for a batch of {shape[0]} {what}, the logits should have shape ({shape[0]}, {q}); got "
-                f"{tuple(O.shape) if isinstance(O, torch.Tensor) else type(O).__name__}. Flatten each "
-                "example into a row of W.shape[0] numbers (do not hard-code 784)")
+                f"{tuple(O.shape) if isinstance(O, torch.Tensor) else type(O).__name__}: {hint}")
         t.close(O, O_ref, f"for a batch of {what}, the logits should be each example flattened into a "
                           "row, times W, plus b (no softmax: the loss applies it); the values differ",
                 atol=1e-4, rtol=1e-4)
@@ -210,7 +210,8 @@ def train_epoch(t: Trial):
     t.check(all(training for training, _, _ in calls), "train_epoch should put an nn.Module into training "
                                                        "mode (net.train()) before the pass")
     t.check([k for _, _, k in calls] == [k for _, _, k in calls_ref],
-            "train_epoch should call the model once on every batch, in one pass over train_iter")
+            "train_epoch should call the model once on every batch, in one pass over train_iter, and count the "
+            "correct predictions from that call's output")
     t.close(params, params_ref, "with a torch.optim optimizer the weights after the epoch differ from one "
                                 "zero_grad(), backward() of the mean batch loss and step() per batch",
             atol=1e-5, rtol=1e-4)
