@@ -65,6 +65,15 @@ def _raised(value) -> str | None:
     return None
 
 
+def _check_no_error(t: Trial, value, what: str, hint: str = "") -> None:
+    """Fail with a message when a CALL reported an exception: ``what`` says which call, ``hint``
+    what to look at (left out when the function is still the notebook's stub)."""
+    error = _raised(value)
+    if error == "NotImplementedError":
+        t.check(False, f"{what} raised NotImplementedError: the exercise is not done yet")
+    t.check(error is None, f"{what} raised {error}" + (f": {hint}" if hint else ""))
+
+
 def _batch_size(t: Trial, n: int, options=(6, 7, 9, 11, 13)) -> int:
     """A secret batch size that leaves a smaller last batch."""
     return t.choice([b for b in options if n % b])
@@ -97,8 +106,7 @@ def softmax_regression(t: Trial):
         what = "images of 28 x 28 pixels" if d == 784 else f"examples of {d} numbers each and {q} classes"
         hint = "flatten each example into a row of W.shape[0] numbers" + ("" if d == 784 else
                                                                           " (do not hard-code 784)")
-        error = _raised(O)
-        t.check(error is None, f"softmax_regression raised {error} for a batch of {shape[0]} {what}: {hint}")
+        _check_no_error(t, O, f"softmax_regression, for a batch of {shape[0]} {what},", hint)
         t.check(isinstance(O, torch.Tensor) and tuple(O.shape) == tuple(O_ref.shape),
                 f"for a batch of {shape[0]} {what}, the logits should have shape ({shape[0]}, {q}); got "
                 f"{tuple(O.shape) if isinstance(O, torch.Tensor) else type(O).__name__}: {hint}")
@@ -132,8 +140,7 @@ def accuracy(t: Trial):
         what = f"a batch of {n} example{'s' if n > 1 else ''} and {q} classes"
         kinds = ["scores (logits)", "probabilities", "predicted class indices (a 1-D y_hat)"]
         for kind, c, c_ref in zip(kinds, counts, counts_ref):
-            error = _raised(c)
-            t.check(error is None, f"accuracy raised {error} for {what}, given {kind}")
+            _check_no_error(t, c, f"accuracy, for {what} given {kind},")
             t.check(type(c) is float, f"accuracy should return a Python float (a count such as 3.0); for "
                                       f"{kind} it returned {type(c).__name__}")
             t.close(c, c_ref, f"for {what}, given {kind}, accuracy should return how many predictions equal "
@@ -168,9 +175,8 @@ def evaluate_accuracy(t: Trial):
     got, want = t.both(code, inject=("accuracy",), X=X, y=y, W=W, b=b, bs=bs)
     (values, calls, module_calls, unchanged), (values_ref, _, _, _) = got, want
     for v, net in zip(values, ("a plain function and a list of batches", "an nn.Module and a DataLoader")):
-        error = _raised(v)
-        t.check(error is None, f"evaluate_accuracy raised {error} for {net}: net may be a plain function, "
-                               "data_iter any iterable of (X, y) batches")
+        _check_no_error(t, v, f"evaluate_accuracy, for {net},", "net may be a plain function, data_iter any "
+                                                               "iterable of (X, y) batches")
         t.check(type(v) is float, f"evaluate_accuracy should return a Python float; it returned {type(v).__name__}")
     t.check(all(not grad for _, grad, _ in calls + module_calls),
             "evaluate_accuracy ran the model with gradient tracking on: run the loop under torch.no_grad()")
@@ -297,8 +303,7 @@ def train(t: Trial):
         "              [net.linear.weight.detach(), Wg.detach()], torch.rand(4))")
     got, want = t.both(code, inject=("accuracy", "evaluate_accuracy", "train_epoch"), X=X, y=y, W=W, b=b,
                        n=n, bs=bs, lr=lr, num_epochs=num_epochs)
-    error = _raised(got)
-    t.check(error is None, f"train raised {error} with animate=False (then the History has no animator)")
+    _check_no_error(t, got, "train, with animate=False,", "then the History has no animator")
     (hists, plot, kinds, no_plot, params, after), (hists_ref, plot_ref, _, _, params_ref, after_ref) = \
         plain(got), plain(want)
     t.check(all(kinds), "train should return the dlcourse.History it filled")
