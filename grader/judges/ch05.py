@@ -1,5 +1,5 @@
 """Judges of chapter 5, model selection, underfitting and overfitting (see grader.judge)."""
-from grader.judge import Trial, judge, plain
+from grader.judge import Trial, _close, judge, plain
 from grader.judges.ch01 import RECORDER
 
 ASSIGNMENT = "05-model-selection"
@@ -9,19 +9,26 @@ ASSIGNMENT = "05-model-selection"
 def poly_features(t: Trial):
     import torch
 
-    code = ("x0 = x.clone()\n"
-            "result = (poly_features(x, m), poly_features(x.reshape(-1), m), torch.equal(x, x0))")
-    for n, m in [(1, 1), (t.size(3, 12), t.size(2, 6)), (t.size(20, 60), 20)]:
+    code = ("x1 = x.reshape(-1).clone()\n"
+            "x0, x10 = x.clone(), x1.clone()\n"
+            "try:\n"
+            "    flat = poly_features(x1, m)\n"
+            "except Exception as e:\n"
+            "    flat = type(e).__name__\n"
+            "result = (poly_features(x, m), flat, torch.equal(x, x0) and torch.equal(x1, x10))")
+    for n, m in [(t.size(3, 12), t.size(2, 6)), (1, 1), (t.size(21, 60), 20)]:
         x = t.randn(n, 1) * 2
         got, want = plain(t.both(code, x=x, m=m))
         for form, g in (("(n, 1)", got[0]), ("(n,)", got[1])):
+            t.check(not isinstance(g, str), f"for x of shape {form} poly_features raised {g}: accept x of shape "
+                                            "(n,) as well as (n, 1)")
             t.check(isinstance(g, torch.Tensor) and tuple(g.shape) == (n, m),
                     f"for x of shape {form} with {n} examples and max_degree {m} the features should have "
                     f"shape ({n}, {m}); got {tuple(g.shape) if isinstance(g, torch.Tensor) else 'no tensor'}")
             t.close(g, want[0], f"column i should hold x**i / i! for i = 0, ..., max_degree - 1 (column 0 all "
                                 f"ones); for x of shape {form} and max_degree {m} some columns are wrong",
                     atol=1e-6, rtol=1e-4)
-        t.check(got[2], "poly_features changed the caller's x: leave it as it is")
+        t.check(got[2], "poly_features changed the caller's x: leave it as it is (reshape makes a new view)")
     x = t.randn(t.size(3, 9), 1, dtype=torch.float64)
     got, want = plain(t.both("result = poly_features(x, 6)", x=x))
     t.check(isinstance(got, torch.Tensor) and got.dtype == torch.float64,
@@ -171,8 +178,6 @@ def k_fold(t: Trial):
 
 
 def _near(got, want) -> bool:
-    from grader.judge import _close
-
     return _close(got, want, 1e-6, 1e-5, False, True)
 
 
@@ -208,7 +213,7 @@ def select_degree(t: Trial):
                 "losses should be a dict with one entry per degree in `degrees`, keyed by the degree")
         t.close(losses, want[1], "losses[p] should be the mean validation loss (the second value of k_fold) "
                                  "of degree p", atol=1e-6, rtol=1e-5)
-        t.check(best == want[0] and type(best) is int,
+        t.check(type(best) is int and best == want[0],
                 "best should be the degree (an entry of `degrees`) with the smallest validation loss")
     # a tie: the first in `degrees` wins, even when it is the larger degree
     hi, lo = sorted(order[:2], reverse=True)
@@ -218,7 +223,7 @@ def select_degree(t: Trial):
     degrees = [rest[0], hi, rest[1], lo, rest[2]]
     got, want = plain(t.both(code, inject=("get_k_fold_data", "k_fold"), features=features, labels=labels,
                              degrees=degrees, k=3, table=table, c=0.0))
-    t.check(got[0] == want[0], "when several degrees share the smallest validation loss, best should be the "
+    t.check(type(got[0]) is int and got[0] == want[0], "when several degrees share the smallest validation loss, best should be the "
                                "first of them in `degrees`, whatever its size")
 
 
@@ -255,16 +260,15 @@ def standardize(t: Trial):
         def matches(a, b):
             return bool(torch.allclose(a.double(), b, rtol=1e-4, atol=1e-4))
 
-        t.check(matches(St[:, const], wants[0][0][:, const]) and matches(Sv[:, const], wants[0][1][:, const]),
-                "a column that is constant in X_train should only be centred: zeros in the training part, "
-                "and the validation values minus that constant")
         t.check(any(matches(St[:, other], w[0][:, other]) for w in wants),
                 "each column of X_train should become (x - mean) / std with that column's mean and standard "
                 "deviation over the rows of X_train")
         t.check(any(matches(St[:, other], w[0][:, other]) and matches(Sv[:, other], w[1][:, other]) for w in wants),
                 "X_valid should be shifted and scaled with the training part's column means and standard "
                 "deviations, not with statistics of its own or of both parts")
-
+        t.check(matches(St[:, const], wants[0][0][:, const]) and matches(Sv[:, const], wants[0][1][:, const]),
+                "a column that is constant in X_train should only be centred: zeros in the training part, "
+                "and the validation values minus that constant")
 
 @judge("ex7-fit-standardized-tests", inject=("standardize",))
 def fit_standardized(t: Trial):
@@ -281,9 +285,10 @@ def fit_standardized(t: Trial):
             "out = fit_standardized(X_train, y_train, X_valid, y_valid{})\n"
             "result = (out, all(torch.equal(a, b) for a, b in zip((X_train, y_train, X_valid, y_valid), before)))")
     steps, lr = t.size(3, 30), 0.02 + 0.15 * float(t.rand(1))
-    cases = [(", num_steps=steps, lr=lr", "with num_steps and lr as passed, the RMSEs differ from gradient "
-              "descent on the mean squared loss from w = 0, b = 0 (w -= lr / n * X^T r, b -= lr / n * sum(r) on "
-              "the standardised training features), reported as sqrt(mean((prediction - y)^2)) without the 1/2"),
+    cases = [(", num_steps=steps, lr=lr", "with num_steps and lr as passed, the RMSEs differ from the reference: "
+              "standardise both parts with standardize(X_train, X_valid), take num_steps steps of "
+              "w -= lr / n * X^T r, b -= lr / n * sum(r) from w = 0, b = 0, and report "
+              "sqrt(mean((prediction - y)^2)) on each part"),
              (", log_target=True, num_steps=steps, lr=lr", "with log_target=True, fit t = log(y) and report the "
               "RMSE of the predictions exp(X w + b) against y, in the units of y"),
              ("", "with the default num_steps=500 and lr=0.1 the RMSEs differ from the reference fit"),
@@ -298,4 +303,12 @@ def fit_standardized(t: Trial):
         t.check(isinstance(out, (list, tuple)) and len(out) == 2
                 and all(isinstance(v, (int, float, torch.Tensor)) for v in out),
                 "return the pair (train_rmse, valid_rmse) of floats")
+        if not _close(out, want[0], 1e-5, 1e-3, False, True):
+            pairs = [(float(g), w) for g, w in zip(out, want[0])
+                     if w and (not isinstance(g, torch.Tensor) or g.numel() == 1)]
+            t.check(not pairs or not all(abs(g * 2 ** 0.5 - w) <= 1e-3 * w for g, w in pairs),
+                    "the RMSEs are 1/sqrt(2) of what they should be: report sqrt(mean((prediction - y)^2)), "
+                    "without the 1/2 of the loss")
+            t.check(not pairs or not all(abs(g - w * w) <= 1e-3 * w * w for g, w in pairs),
+                    "these are mean squared errors: report their square roots, in the units of y")
         t.close(out, want[0], message, atol=1e-5, rtol=1e-3)

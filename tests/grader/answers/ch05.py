@@ -301,8 +301,8 @@ RIGHT = {
     "ex7-fit-standardized-tests": ("ex7-fit-standardized", [
         ("float64 inside", _fit(prep=("    X_train, X_valid = (v.double() for v in standardize(X_train, X_valid))\n"
                                       "    y_train, y_valid = y_train.double(), y_valid.double()\n"),
-                                update=_FIT_PARTS["update"].replace("w = w", "w = w.double()").replace(
-                                    "b = b", "b = b.double()"))),
+                                ).replace("1)\n    b = torch.zeros(1)", "1, dtype=torch.float64)\n"
+                                          "    b = torch.zeros(1, dtype=torch.float64)")),
         ("a column of ones for b", "import math\n"
          "def fit_standardized(X_train, y_train, X_valid, y_valid, log_target=False, num_steps=500, lr=0.1):\n"
          "    X_train, X_valid = standardize(X_train, X_valid)\n"
