@@ -217,14 +217,15 @@ def select_degree(t: Trial):
                 "best should be the degree (an entry of `degrees`) with the smallest validation loss")
     # a tie: the first in `degrees` wins, even when it is the larger degree
     hi, lo = sorted(order[:2], reverse=True)
-    rest = [p for p in order[2:5]]
+    rest = order[2:5]
     table = {w: 2.0 for w in range(1, D + 1)}
     table[hi + 1] = table[lo + 1] = 1.0
     degrees = [rest[0], hi, rest[1], lo, rest[2]]
     got, want = plain(t.both(code, inject=("get_k_fold_data", "k_fold"), features=features, labels=labels,
                              degrees=degrees, k=3, table=table, c=0.0))
-    t.check(type(got[0]) is int and got[0] == want[0], "when several degrees share the smallest validation loss, best should be the "
-                               "first of them in `degrees`, whatever its size")
+    t.check(type(got[0]) is int and got[0] == want[0],
+            "when several degrees share the smallest validation loss, best should be the first of them in "
+            "`degrees`, whatever its size")
 
 
 @judge("ex6-standardize-tests")
@@ -269,6 +270,7 @@ def standardize(t: Trial):
         t.check(matches(St[:, const], wants[0][0][:, const]) and matches(Sv[:, const], wants[0][1][:, const]),
                 "a column that is constant in X_train should only be centred: zeros in the training part, "
                 "and the validation values minus that constant")
+
 
 @judge("ex7-fit-standardized-tests", inject=("standardize",))
 def fit_standardized(t: Trial):
