@@ -4,6 +4,9 @@ from grader.judges.ch01 import RECORDER
 
 ASSIGNMENT = "05-model-selection"
 
+# the kernel's accelerator when it has one: results must stay on the device of their inputs
+DEVICE = "dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
+
 
 @judge("ex1-poly-features-tests")
 def poly_features(t: Trial):
@@ -35,6 +38,9 @@ def poly_features(t: Trial):
             f"for a float64 x the features should be float64 too (the same dtype as x); got "
             f"{got.dtype if isinstance(got, torch.Tensor) else 'no tensor'}")
     t.close(got, want, "for a float64 x the values of the features are wrong", atol=1e-9, rtol=1e-7)
+    out, dev = t.student(DEVICE + "result = (poly_features(x.to(dev), 6), dev.type)", x=x)
+    t.check(getattr(out, "device", None) == dev, f"for x on the {dev} the features should be on the {dev} "
+                                                 "too (the same device as x)")
 
 
 @judge("ex2-train-poly-tests")
@@ -63,11 +69,17 @@ def train_poly(t: Trial):
         t.check(isinstance(got[0], torch.Tensor) and tuple(got[0].shape) == (d, 1),
                 f"w should have shape ({d}, 1) for {d} features")
         t.close(got[0], want[0], f"with one batch of all {n} examples each epoch is one gradient step "
-                                 f"w -= lr / n * X^T (X w - y); after {num_epochs} epochs w is wrong: use lr and "
-                                 "num_epochs as passed, and divide by the batch's own length",
+                                 f"w -= lr / n * X^T (X w - y); after {num_epochs} epochs w is wrong: use lr, "
+                                 "num_epochs and batch_size (through train_iter) as passed, and divide by the "
+                                 "batch's own length",
                 atol=1e-5, rtol=1e-4)
         t.close(got[1:3], want[1:3], "the returned training and test losses should be evaluate_poly of the "
                                      "trained w on each set", atol=1e-6, rtol=1e-4)
+    w, dev = t.student(DEVICE + "args = [v.to(dev) for v in (X, X_test, y, y_test)]\n"
+                       "result = (train_poly(*args, num_epochs=num_epochs, lr=lr, batch_size=batch_size)[0], dev.type)",
+                       X=X, X_test=X_test, y=y, y_test=y_test, num_epochs=num_epochs, lr=lr, batch_size=n)
+    t.check(getattr(w, "device", None) == dev, f"for features on the {dev}, w should be on the {dev} too")
+    t.close(w, want[0], f"with features on the {dev} the trained w is wrong", atol=1e-5, rtol=1e-4)
 
     # copies of one example: every batch has the same mean gradient, whatever the order
     bs = t.size(3, 5)

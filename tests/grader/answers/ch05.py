@@ -66,6 +66,8 @@ WRONG = {
                                              "    return torch.cat([x ** i / math.factorial(i) for i in range(max_degree)], dim=1)"),
         ("one column short", "import math\ndef poly_features(x, max_degree):\n    x = x.reshape(-1, 1)\n"
                              "    return torch.cat([x ** i / math.factorial(i) for i in range(max_degree - 1)], dim=1)"),
+        ("a hard-coded 20 features", "def poly_features(x, max_degree):\n    i = torch.arange(20, dtype=x.dtype)\n"
+                                     "    return x.reshape(-1, 1) ** i / torch.lgamma(i + 1).exp()"),
     ]),
     "ex2-train-poly-tests": ("ex2-train-poly", [
         ("a hard-coded learning rate", _train(step="            w -= 0.01 / len(X) * (X.T @ (X @ w - y))\n")),
@@ -85,6 +87,8 @@ WRONG = {
             "(evaluate_poly(w, test_features, test_labels), evaluate_poly(w, train_features, train_labels))"))),
         ("no shuffling", _train(loop="        for X, y in TensorLoader(train_features, train_labels, batch_size, "
                                      "device=device):\n")),
+        ("a hard-coded batch size of 10", _train(loop="        for X, y in TensorLoader(train_features, train_labels, 10, "
+                                                      "shuffle=True, device=device):\n")),
     ]),
     "ex3-k-fold-split-tests": ("ex3-k-fold-split", [
         ("the last fold takes the leftover rows", _SPLIT.format(body=(
