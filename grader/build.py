@@ -28,6 +28,11 @@ def build(selected: list[str] | None = None, quiet: bool = False) -> list[str]:
     if unknown:
         raise SystemExit(f"no solution notebook for {', '.join(unknown)}; "
                          f"known assignments: {', '.join(assignments())}")
+    from .judge import problems
+
+    wrong = [p for a in names for p in problems(a)]
+    if wrong:
+        raise SystemExit("the judges (grader/judges/) do not match the solutions:\n  " + "\n  ".join(wrong))
     # One nbgrader process for all the chapters (its start-up costs more than a
     # chapter): nbgrader takes a glob for the assignment.
     every = sorted(p.name for p in SOLUTIONS.glob(ALL) if p.is_dir())

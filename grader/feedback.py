@@ -38,10 +38,10 @@ from pathlib import Path
 
 from .course import solution_path, var_dir
 from .gradebook import open_gradebook
+from .hidden import HIDDEN_TESTS, block_lines
 from .results import Result, load_result, results_dir
 
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-HIDDEN_END = "### END HIDDEN TESTS"
+HIDDEN_BEGIN, HIDDEN_END = HIDDEN_TESTS.begin, HIDDEN_TESTS.end
 # Lines shorter than this (")", "else:", "pass") give nothing away and would
 # collide with ordinary words on the page.
 MIN_SECRET_LINE = 8
@@ -101,18 +101,19 @@ def hidden_test_lines(assignment: str) -> set[str]:
     """Every line (stripped) of the hidden-test blocks of the assignment's solution
     notebook that is long enough to give something away, and the markers themselves."""
     nb = json.loads(solution_path(assignment).read_text())
-    lines: set[str] = set()
-    for cell in nb["cells"]:
-        inside = False
-        for line in "".join(cell["source"]).splitlines():
-            text = line.strip()
-            if text == HIDDEN_BEGIN:
-                inside = True
-            elif text == HIDDEN_END:
-                inside = False
-            elif inside and len(text) >= MIN_SECRET_LINE:
-                lines.add(text)
-    return lines | {HIDDEN_BEGIN, HIDDEN_END}
+    lines = {text for cell in nb["cells"] for text in block_lines("".join(cell["source"]))
+             if len(text) >= MIN_SECRET_LINE}
+    return lines | {HIDDEN_BEGIN, HIDDEN_END} | judge_lines(assignment)
+
+
+def judge_lines(assignment: str) -> set[str]:
+    """The code lines (stripped, 20 characters or more) of the chapter's judges
+    (``grader/judges/chNN.py``), not the message texts they show students."""
+    path = Path(__file__).parent / "judges" / f"ch{assignment[:2]}.py"
+    if not path.is_file():
+        return set()
+    return {text for line in path.read_text().splitlines() if len(text := line.strip()) >= 20
+            and not text.startswith(('"', "'", 'f"', "f'", "#"))}
 
 
 def redact(text: str, secrets: set[str]) -> str:

@@ -68,7 +68,12 @@ class ProbeError(Exception):
 
 
 class ProbeTimeout(Exception):
-    """A probe ran past its time limit."""
+    """A probe ran past its time limit. ``stuck``: the kernel did not come back after an
+    interrupt either, so no later probe can run."""
+
+    def __init__(self, message: str, stuck: bool = True):
+        super().__init__(message)
+        self.stuck = stuck
 
 
 @dataclasses.dataclass
@@ -134,6 +139,32 @@ def check_order(assignment: str, test_ids: list[str], solution_names: dict[str, 
                                 "judged before it")
         judged.add(j.grade_id)
     return problems
+
+
+def problems(assignment: str) -> list[str]:
+    """What is wrong with a chapter's judges against its solution notebook (empty when
+    nothing, or when the chapter has no judges): every graded test cell needs a judge,
+    none may keep hidden tests, and injections follow the notebook's order."""
+    import nbformat
+
+    if not judges_for(assignment):
+        return []
+    nb = nbformat.read(_solution_path(assignment), as_version=4)
+    tests, names, pending, out = [], {}, [], []
+    for cell in nb.cells:
+        nbg = cell.metadata.get("nbgrader", {})
+        if nbg.get("solution") and cell.cell_type == "code":
+            pending += [node.name for node in _definitions(cell.source)
+                        if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+        if nbg.get("grade") and cell.cell_type == "code":
+            tests.append(nbg["grade_id"])
+            names.update({n: nbg["grade_id"] for n in pending})
+            pending = []
+            if "BEGIN HIDDEN TESTS" in cell.source:
+                out.append(f"{assignment}: {nbg['grade_id']} has a judge and still holds hidden tests")
+    judged = {j.grade_id for j in judges_for(assignment)}
+    out += [f"{assignment}: {gid} has no judge" for gid in tests if gid not in judged]
+    return out + check_order(assignment, tests, names)
 
 
 # --------------------------------------------------------------------------- secret seeds
@@ -503,10 +534,18 @@ def run_judges(assignment: str, student: str, probe: Callable, *, present: set[s
         except Fail as e:
             v = Verdict(j.grade_id, False, "failed", str(e))
         except ProbeError as e:
-            v = Verdict(j.grade_id, False, "error", f"the grader's test call raised {e}")
+            v = Verdict(j.grade_id, False, "error", "not answered yet: the function still raises "
+                        "NotImplementedError" if str(e) == "NotImplementedError"
+                        else f"the grader's test call raised {e}")
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError) as e:
+            # the judge could not take the answer apart: it is not of the form asked for
+            v = Verdict(j.grade_id, False, "failed", "the answer does not have the form the exercise asks "
+                                                     f"for (the grader's check met a {type(e).__name__})")
         except ProbeTimeout as e:
-            stuck = f"not judged: an earlier exercise's test call got stuck ({e})"
-            v = Verdict(j.grade_id, False, "timeout", f"the grader's test call ran past {j.timeout:g} s")
+            if e.stuck:
+                stuck = f"not judged: an earlier exercise's test call got stuck ({e})"
+            v = Verdict(j.grade_id, False, "timeout", f"the grader's test call ran past {j.timeout:g} s "
+                                                      "(an endless loop, or far too slow?)")
         v.seconds = round(time.monotonic() - t0, 3)
         verdicts[j.grade_id] = v
     return verdicts
@@ -532,6 +571,8 @@ def reply_of(shell_reply: dict | None, timeout: float) -> dict:
     """The probe's reply in a kernel's execute reply (None: no answer in time)."""
     if shell_reply is None:
         raise ProbeTimeout(f"no answer within {timeout:g} s")
+    if shell_reply.get("interrupted"):
+        raise ProbeTimeout(f"no answer within {timeout:g} s; interrupted", stuck=False)
     expr = shell_reply.get("content", {}).get("user_expressions", {}).get("probe")
     if not isinstance(expr, dict) or expr.get("status") != "ok":
         raise Fail("the grader's probe got no readable answer from the notebook's kernel")

@@ -6,6 +6,18 @@ grade fairly, or rejects it with a reason:
 
 * not JSON, not a notebook, an empty file, another chapter's notebook (told by
   content, see below): rejected;
+* not a notebook as Jupyter writes it: rejected with the field at fault and what to
+  do (download it again), before anything trips over it: over a size cap (the file,
+  checked before it is parsed, or one cell's source), not UTF-8, JSON nested too
+  deep, a number no notebook holds (NaN, 1e400, beyond 64 bits), cells that are not
+  a list of cells, a cell without a known ``cell_type``, a source that is not text,
+  outputs that are not outputs, nbgrader metadata of the wrong type
+  (``"grade_id": ["x"]``, ``"points": "ten"``, ``"nbgrader": 5``), or anything else
+  that nbformat's schema refuses;
+* the whole of it runs under a time budget (:mod:`grader.budget`, settings
+  ``c.Submission``), and every parse is linear in the size of the file (the
+  marker blocks by :mod:`grader.hidden`): a submission that still takes longer is
+  rejected with the budget it exceeded;
 * nbformat 4.0-4.4 (no cell ids) or a Colab notebook (its own metadata, stored
   outputs, no ``deletable``): upgraded to 4.5, outputs cleared later;
 * nbgrader metadata stripped (nbgrader issue #1398, e.g. by Colab or by copying
@@ -71,17 +83,27 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
+import os
 import re
+import sys
 from pathlib import Path
 
 import nbformat
 from nbformat.v4.nbbase import random_cell_id
 
+from . import hidden
+from .budget import Budget, OverBudget, Submission, checkpoint, submission_limits
 from .course import NOTEBOOKS, student_path
 
 
 class Rejected(Exception):
     """The file cannot be graded at all; the message says why (shown to the student)."""
+
+
+# What a student can do about a file that is not a notebook as Jupyter writes it.
+AGAIN = ("download the notebook again from JupyterLab (File > Download) or Colab (File > "
+         "Download .ipynb) and submit that file")
 
 
 def _source(cell) -> str:
@@ -93,20 +115,10 @@ def _norm(src: str) -> str:
     return "\n".join(line.rstrip() for line in src.strip().splitlines())
 
 
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*(\n|\Z)",
-                     re.S | re.M)
-
-
 def _public(src: str) -> str:
     """A test cell's source without its hidden-test blocks (which a release never has,
     so the instructor's own solution notebook does not count as an edited one)."""
-    return _HIDDEN.sub("", src)
-
-
-def hidden_test_lines(source: str) -> set[str]:
-    """The non-blank lines (stripped) of the hidden-test blocks of a test cell's source."""
-    return {line.strip() for block in _HIDDEN.finditer(source)
-            for line in block.group(0).splitlines()[1:-1] if line.strip()}
+    return hidden.without_blocks(src)
 
 
 def _nbg(cell) -> dict:
@@ -118,37 +130,217 @@ def release_cells(assignment: str) -> list:
     return nbformat.read(student_path(assignment), as_version=4).cells
 
 
-def read_notebook_text(path: Path) -> dict:
-    """Parse a submission file into a notebook dict, or raise :class:`Rejected`."""
+# -- reading a file into a notebook dict: caps, JSON, shape -----------------------------
+
+_MB = 1 << 20
+_LARGEST_INT = 1 << 63  # JSON from Jupyter holds counts and ids, never a larger integer
+
+
+def _over_cap(size: float, cap_mb: float, what: str, setting: str, fix: str) -> Rejected:
+    return Rejected(f"{what} is {size / _MB:.1f} MB, over the cap of {cap_mb:g} MB "
+                    f"(c.Submission.{setting}): {fix}, save, and submit the notebook again")
+
+
+def _read_capped(path: Path, limits: Submission) -> bytes:
+    cap = int(limits.max_notebook_mb * _MB)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(cap + 1)
+            size = max(len(raw), os.fstat(f.fileno()).st_size)
     except OSError as e:
         raise Rejected(f"the file cannot be read: {e.strerror}") from None
-    if not raw.strip():
-        raise Rejected("the file is empty (0 bytes of notebook): was it saved before uploading?")
+    if len(raw) > cap:
+        raise _over_cap(size, limits.max_notebook_mb, "the notebook file", "max_notebook_mb",
+                        "clear the outputs (Edit > Clear Outputs of All Cells)")
+    return raw
+
+
+def _no_constant(name: str):
+    raise Rejected(f"the file holds the number {name}, which is not JSON and which Jupyter "
+                   f"never writes: {AGAIN}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise Rejected(f"the file holds a number too large for a float ({text[:40]}): {AGAIN}")
+    return value
+
+
+def _decode(raw: bytes) -> dict:
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise Rejected("not a notebook: the file is binary, not JSON text "
-                       "(upload the .ipynb file itself, not a PDF, zip or screenshot)") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if b"\x00" in raw[:4096] or raw.lstrip()[:1] not in (b"{", b"["):
+            raise Rejected("not a notebook: the file is binary, not JSON text "
+                           "(upload the .ipynb file itself, not a PDF, zip or screenshot)") from None
+        raise Rejected(f"the file is not valid UTF-8 text (byte {e.start}: {e.reason}), which "
+                       f"Jupyter always writes: it was changed by another program; {AGAIN}") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as e:
         raise Rejected(f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}): the "
                        "notebook file is truncated or corrupt; download it again from Jupyter "
                        "or Colab (File > Download .ipynb)") from None
+    except RecursionError:
+        raise Rejected(f"the JSON is nested too deeply to read (a notebook needs about 10 "
+                       f"levels): {AGAIN}") from None
+    except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+        raise Rejected(f"the file holds a number of more than {sys.get_int_max_str_digits()} "
+                       f"digits, too large to read: {AGAIN}") from None
+
+
+def _check_json(data, limits: Submission) -> None:
+    """Depth, integers and text of the whole document, in one iterative walk (no recursion)."""
+    stack = [(data, 1)]
+    visited = 0
+    while stack:
+        value, depth = stack.pop()
+        visited += 1
+        if visited % 4096 == 0:
+            checkpoint()
+        if isinstance(value, dict):
+            items = value.values()
+            for key in value:
+                _check_text(key)
+        elif isinstance(value, list):
+            items = value
+        elif isinstance(value, str):
+            _check_text(value)
+            continue
+        elif isinstance(value, int) and not isinstance(value, bool) and \
+                not -_LARGEST_INT <= value < _LARGEST_INT:
+            raise Rejected(f"the file holds a number of {len(str(abs(value)))} digits, larger "
+                           f"than any notebook field allows: {AGAIN}")
+        else:
+            continue
+        if depth >= limits.max_depth:
+            raise Rejected(f"the JSON is nested more than {limits.max_depth} levels deep "
+                           f"(c.Submission.max_depth; a notebook needs about 10): {AGAIN}")
+        stack.extend((item, depth + 1) for item in items)
+
+
+def _check_text(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Rejected(f"the file holds text that is not valid Unicode (an unpaired "
+                           f"surrogate, \\u{ord(text[_surrogate(text)]):04x}): {AGAIN}") from None
+
+
+def _surrogate(text: str) -> int:
+    return next(i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF)
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+_CELL_TYPES = ("code", "markdown", "raw")
+_OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+_NBGRADER_TYPES = {"grade_id": (str,), "points": (int, float), "locked": (bool,),
+                   "solution": (bool,), "grade": (bool,), "task": (bool,),
+                   "schema_version": (int,)}
+
+
+def _check_cells(cells, limits: Submission) -> None:
+    """Reject, with the cell and the field, what the grader would otherwise trip over."""
+    if not isinstance(cells, list):
+        raise Rejected(f"the notebook's cells are {_kind(cells)}, not a list of cells: {AGAIN}")
+    cap = limits.max_cell_mb * _MB
+    for n, cell in enumerate(cells, 1):
+        checkpoint()
+        where = f"cell {n}"
+        if not isinstance(cell, dict):
+            raise Rejected(f"{where} is {_kind(cell)}, not a cell: {AGAIN}")
+        kind = cell.get("cell_type")
+        if kind not in _CELL_TYPES:
+            what = "has no cell_type" if kind is None else f"has the cell_type {str(kind)[:40]!r}"
+            raise Rejected(f"{where} {what} (code, markdown or raw expected): {AGAIN}")
+        src = cell.get("source", "")
+        if not (isinstance(src, str) or isinstance(src, list) and all(isinstance(s, str) for s in src)):
+            raise Rejected(f"the source of {where} is {_kind(src)}, not text: {AGAIN}")
+        size = len(src) if isinstance(src, str) else sum(map(len, src))
+        if size > cap:
+            raise _over_cap(size, limits.max_cell_mb, f"the source of {where}", "max_cell_mb",
+                            "shorten it")
+        meta = cell.get("metadata", {})
+        if not isinstance(meta, dict):
+            raise Rejected(f"the metadata of {where} is {_kind(meta)}, not an object: {AGAIN}")
+        if "nbgrader" in meta:
+            _check_nbgrader(meta["nbgrader"], where)
+        outputs = cell.get("outputs", [])
+        if not isinstance(outputs, list) or not all(
+                isinstance(o, dict) and o.get("output_type") in _OUTPUT_TYPES for o in outputs):
+            raise Rejected(f"the outputs of {where} are not outputs as Jupyter writes them: {AGAIN}")
+
+
+def _check_nbgrader(nbg, where: str) -> None:
+    if not isinstance(nbg, dict):
+        raise Rejected(f"the nbgrader metadata of {where} is {_kind(nbg)}, not an object: {AGAIN}")
+    for key, types in _NBGRADER_TYPES.items():
+        value = nbg.get(key)
+        if key not in nbg or value is None and key != "grade_id":
+            continue
+        if not isinstance(value, types) or isinstance(value, bool) != (bool in types) or value == "":
+            raise Rejected(f"the nbgrader metadata of {where} has {key} = {str(value)[:40]!r} "
+                           f"({_kind(value)}), which nbgrader never writes: {AGAIN}")
+
+
+def read_notebook_text(path: Path, limits: Submission | None = None) -> dict:
+    """Parse a submission file into a notebook dict, or raise :class:`Rejected`: the file's
+    size first (``c.Submission.max_notebook_mb``), then its text, its JSON (depth, numbers,
+    Unicode) and the shape of its cells (``c.Submission.max_cell_mb`` per source)."""
+    limits = limits or submission_limits()
+    raw = _read_capped(path, limits)
+    if not raw.strip():
+        raise Rejected("the file is empty (0 bytes of notebook): was it saved before uploading?")
+    data = _decode(raw)
     if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
-        raise Rejected("not a Jupyter notebook: valid JSON, but without notebook cells")
+        what = f"{_kind(data)}, not a notebook" if not isinstance(data, dict) else "without notebook cells"
+        raise Rejected(f"not a Jupyter notebook: valid JSON, but {what}; {AGAIN}")
+    _check_json(data, limits)
+    if not isinstance(data.get("metadata", {}), dict) or \
+            not isinstance(data.get("nbformat", 4), int) or isinstance(data.get("nbformat"), bool):
+        raise Rejected(f"the notebook's nbformat or metadata is not what Jupyter writes: {AGAIN}")
+    if "cells" in data:
+        _check_cells(data["cells"], limits)
+    elif not isinstance(data["worksheets"], list) or not all(
+            isinstance(w, dict) and isinstance(w.get("cells", []), list) for w in data["worksheets"]):
+        raise Rejected(f"the notebook's worksheets are not a list of worksheets: {AGAIN}")
     return data
 
 
-def load_submission(path: Path, assignment: str) -> tuple[nbformat.NotebookNode, list[str]]:
-    """Read and repair a submitted notebook; returns (notebook, notes) or raises :class:`Rejected`."""
-    data = read_notebook_text(path)
+def load_submission(path: Path, assignment: str, limits: Submission | None = None
+                    ) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Read and repair a submitted notebook; returns (notebook, notes) or raises :class:`Rejected`.
+
+    All of it runs under the time budget ``c.Submission.seconds`` (:mod:`grader.budget`)."""
+    limits = limits or submission_limits()
+    try:
+        with Budget(limits.seconds) as budget:
+            return _load(path, assignment, limits, budget)
+    except OverBudget as e:
+        raise Rejected(f"the grader stopped {e.step}: it took longer than the budget of "
+                       f"{e.seconds:g} s (c.Submission.seconds), while a notebook saved by "
+                       f"Jupyter takes well under a second; {AGAIN}") from None
+
+
+def _load(path: Path, assignment: str, limits: Submission, budget: Budget
+          ) -> tuple[nbformat.NotebookNode, list[str]]:
+    budget.step = "reading the file"
+    data = read_notebook_text(path, limits)
     notes: list[str] = []
     major, minor = data.get("nbformat"), data.get("nbformat_minor", 0)
+    budget.step = "converting the notebook"
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as e:  # nbformat raises a variety of errors on broken files
-        raise Rejected(f"not a readable Jupyter notebook ({type(e).__name__}: {e})") from None
+        raise Rejected(f"not a readable Jupyter notebook ({type(e).__name__}: {str(e)[:200]})") from None
+    if "cells" not in data:  # converted from nbformat 3: check the cells it made
+        _check_cells(nb.cells, limits)
     if major != 4 or minor < 5:
         notes.append(f"notebook format {major}.{minor} upgraded to 4.5 (cell ids added)")
     nb.nbformat, nb.nbformat_minor = 4, 5
@@ -159,15 +351,24 @@ def load_submission(path: Path, assignment: str) -> tuple[nbformat.NotebookNode,
         if cell.cell_type == "code":
             cell.setdefault("outputs", [])
             cell.setdefault("execution_count", None)
+    budget.step = "validating the notebook"
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as e:
+        where = "/".join(str(p) for p in list(e.absolute_path)[:6]) or "the notebook"
+        raise Rejected(f"not a valid Jupyter notebook at {where}: {str(e.message)[:200]}; "
+                       f"{AGAIN}") from None
     if "colab" in nb.metadata or any("colab" in c.metadata or "outputId" in c.metadata
                                      for c in nb.cells):
         notes.append("saved by Google Colab: Colab metadata and stored outputs ignored")
+    budget.step = "matching the notebook against the release"
     release = release_cells(assignment)
     other = _other_chapter(nb.cells, assignment)
     if other is not None:
         raise Rejected(f"this is the notebook of {other}, not the notebook of {assignment} "
                        f"(its test cells are those of {other}). Submit the notebook of "
                        f"{assignment}.")
+    budget.step = "repairing the notebook"
     nb.cells = _repair(nb.cells, release, assignment, notes)
     nbformat.validate(nb)
     return nb, notes
@@ -198,6 +399,7 @@ def chapter_fits(cells) -> dict[str, float]:
     have = {_norm(_public(_source(c))) for c in cells if c.get("cell_type") == "code"}
     fits = {}
     for path in sorted(NOTEBOOKS.glob("*/*.ipynb")):
+        checkpoint()
         try:
             tests = _release_tests(path)
         except (OSError, ValueError):  # being rebuilt beside us: not a candidate
@@ -232,6 +434,7 @@ def _repair(cells: list, release: list, assignment: str, notes: list[str]) -> li
     # 1. Cells claiming a grade id: unknown ids lose it, duplicates keep only the first.
     seen: dict[str, int] = {}
     for i, cell in enumerate(cells):
+        checkpoint()
         gid = _nbg(cell).get("grade_id")
         if gid is None:
             continue
@@ -328,11 +531,19 @@ def _similar(cell, ref) -> bool:
     """Whether ``cell`` can be the student's version of the release cell ``ref``: a test
     cell unedited or nearly so, a solution cell starting as the stub does or close to it."""
     src, want = _norm(_public(_source(cell))), _norm(_source(ref))
-    ratio = difflib.SequenceMatcher(None, src, want).ratio()
     if _nbg(ref).get("locked"):
-        return src == want or ratio >= 0.8
+        return src == want or _ratio(src, want, 0.8) >= 0.8
     head = want.splitlines()[:1]
-    return (bool(head) and src.splitlines()[:1] == head) or ratio >= 0.35
+    return (bool(head) and src.splitlines()[:1] == head) or _ratio(src, want, 0.35) >= 0.35
+
+
+def _ratio(a: str, b: str, needed: float) -> float:
+    """difflib's similarity of ``a`` and ``b``, or 0.0 when it cannot reach ``needed``:
+    sources of very different lengths are told apart from their lengths alone, so a
+    huge cell is never compared character by character (that costs len(a) x len(b))."""
+    checkpoint()
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return matcher.ratio() if matcher.real_quick_ratio() >= needed else 0.0
 
 
 def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
@@ -343,6 +554,7 @@ def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
     # By cell id (Jupyter keeps ids; Colab keeps them when it keeps the file's cells),
     # confirmed by the source: every chapter numbers its cells cell-001, cell-002, ...
     for i, cell in enumerate(cells):
+        checkpoint()
         gid = release_ids.get(cell.get("id"))
         if gid and gid not in found and cell.cell_type == "code" and _similar(cell, refs[gid]):
             found[gid], _ = i, taken.add(i)
@@ -352,6 +564,7 @@ def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
         if gid in found or not _nbg(ref).get("locked"):
             continue
         for i, cell in enumerate(cells):
+            checkpoint()
             if i not in taken and _norm(_public(_source(cell))) == _norm(_source(ref)):
                 found[gid], _ = i, taken.add(i)
                 break
@@ -368,9 +581,8 @@ def _recover(cells: list, graded: list, release_ids: dict) -> dict[str, int]:
             cell = cells[i]
             if i in taken or cell.cell_type != "code":
                 continue
-            ratio = difflib.SequenceMatcher(None, _source(cell), _source(ref)).ratio()
-            if head and _source(cell).strip().splitlines()[:1] == head:
-                ratio += 0.5
+            bonus = 0.5 if head and _source(cell).strip().splitlines()[:1] == head else 0.0
+            ratio = _ratio(_source(cell), _source(ref), best_ratio - bonus) + bonus
             if ratio > best_ratio:
                 best, best_ratio = i, ratio
         if best is not None:

@@ -98,7 +98,12 @@ class Kernel:
     def probe(self, request, timeout):
         msg_id = self.kc.execute("", silent=True, store_history=False,
                                  user_expressions={"probe": probe_expression(self.name, request)})
-        return reply_of(self._reply(msg_id, timeout), timeout)
+        reply = self._reply(msg_id, timeout)
+        if reply is None:
+            self.km.interrupt_kernel()
+            if self._reply(msg_id, 10) is not None:
+                reply = {"interrupted": True}
+        return reply_of(reply, timeout)
 
     def close(self):
         self.kc.stop_channels()
