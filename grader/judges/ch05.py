@@ -47,7 +47,7 @@ def poly_features(t: Trial):
 def train_poly(t: Trial):
     import torch
 
-    call = ("train_poly(X, X_test, y, y_test, num_epochs=num_epochs, lr=lr, batch_size=batch_size{})")
+    call = "train_poly(X, X_test, y, y_test, num_epochs=num_epochs, lr=lr, batch_size=batch_size{})"
     untouched = "all(torch.equal(a, b) for a, b in zip((X, X_test, y, y_test), inputs))"
     keep = "inputs = [v.clone() for v in (X, X_test, y, y_test)]\n"
     d = t.size(2, 5)
@@ -75,8 +75,8 @@ def train_poly(t: Trial):
                 atol=1e-5, rtol=1e-4)
         t.close(got[1:3], want[1:3], "the returned training and test losses should be evaluate_poly of the "
                                      "trained w on each set", atol=1e-6, rtol=1e-4)
-    w, dev = t.student(DEVICE + "args = [v.to(dev) for v in (X, X_test, y, y_test)]\n"
-                       "result = (train_poly(*args, num_epochs=num_epochs, lr=lr, batch_size=batch_size)[0], dev.type)",
+    w, dev = t.student(DEVICE + "X, X_test, y, y_test = (v.to(dev) for v in (X, X_test, y, y_test))\n"
+                       "result = (" + call.format("") + "[0], dev.type)",
                        X=X, X_test=X_test, y=y, y_test=y_test, num_epochs=num_epochs, lr=lr, batch_size=n)
     t.check(getattr(w, "device", None) == dev, f"for features on the {dev}, w should be on the {dev} too")
     t.close(w, want[0], f"with features on the {dev} the trained w is wrong", atol=1e-5, rtol=1e-4)
@@ -86,7 +86,7 @@ def train_poly(t: Trial):
     n = bs * t.size(2, 3) + t.size(1, bs - 1)
     row = t.randn(1, d) * 0.7
     X, y = row.repeat(n, 1), torch.full((n, 1), float(t.randn(1)))
-    got, want = plain(t.both("result = " + call.format("")[:-1] + ")[0]", X=X, X_test=X[:2], y=y,
+    got, want = plain(t.both("result = " + call.format("") + "[0]", X=X, X_test=X[:2], y=y,
                              y_test=y[:2], num_epochs=1, lr=lr, batch_size=bs))
     t.close(got, want, f"{n} examples in batches of {bs} end with a batch of {n % bs}: each step should divide "
                        "the gradient by its own batch's length (len(X)), not by batch_size", atol=1e-5, rtol=1e-4)
