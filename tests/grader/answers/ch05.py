@@ -203,6 +203,9 @@ WRONG = {
         ("an epsilon instead", _STD.format(body=(
             "    mean, std = X_train.mean(dim=0), X_train.std(dim=0)\n"
             "    return (X_train - mean) / (std + 1e-8), (X_valid - mean) / (std + 1e-8)"))),
+        ("no centring", _STD.format(body=(
+            "    std = X_train.std(dim=0)\n    std = torch.where(std > 0, std, 1.0)\n"
+            "    return X_train / std, X_valid / std"))),
         ("one mean and std for all", _STD.format(body=(
             "    mean, std = X_train.mean(), X_train.std()\n    return (X_train - mean) / std, (X_valid - mean) / std"))),
     ]),
@@ -222,6 +225,7 @@ WRONG = {
         ("the log in place", _fit(target="y_train.log_() if log_target else y_train",
                                   ret=("float((pred_train - (y_train.exp() if log_target else y_train)).pow(2).mean()"
                                        ".sqrt()), float((pred_valid - y_valid).pow(2).mean().sqrt())"))),
+        ("the log target ignored", _fit(target="y_train")),
         ("each part its own statistics", _fit(prep=("    X_train = standardize(X_train, X_train)[0]\n"
                                                     "    X_valid = standardize(X_valid, X_valid)[0]\n"))),
     ]),
@@ -291,6 +295,9 @@ RIGHT = {
             "        if best is None or losses[p] < losses[best]:\n            best = p\n    return best, losses"))),
     ]),
     "ex6-standardize-tests": ("ex6-standardize", [
+        ("numpy", "import numpy as np\n" + _STD.format(body=(
+            "    A, B = X_train.numpy(), X_valid.numpy()\n    mean, std = A.mean(axis=0), A.std(axis=0)\n"
+            "    std[std == 0] = 1\n    return torch.from_numpy((A - mean) / std), torch.from_numpy((B - mean) / std)"))),
         ("the population std", _STD.format(body=(
             "    mean, std = X_train.mean(dim=0), X_train.std(dim=0, unbiased=False)\n    std[std == 0] = 1\n"
             "    return (X_train - mean) / std, (X_valid - mean) / std"))),
@@ -303,6 +310,16 @@ RIGHT = {
             "    std = torch.where(std == 0, torch.ones_like(std), std)\n    return (A - mean) / std, (B - mean) / std"))),
     ]),
     "ex7-fit-standardized-tests": ("ex7-fit-standardized", [
+        ("nn.Linear and torch.optim.SGD", (
+            "def fit_standardized(X_train, y_train, X_valid, y_valid, log_target=False, num_steps=500, lr=0.1):\n"
+            "    X_train, X_valid = standardize(X_train, X_valid)\n"
+            "    t = y_train.log() if log_target else y_train\n    net = nn.Linear(X_train.shape[1], 1)\n"
+            "    nn.init.zeros_(net.weight)\n    nn.init.zeros_(net.bias)\n"
+            "    trainer = torch.optim.SGD(net.parameters(), lr=lr)\n    for _ in range(num_steps):\n"
+            "        trainer.zero_grad()\n        ((net(X_train) - t) ** 2 / 2).mean().backward()\n"
+            "        trainer.step()\n    with torch.no_grad():\n        p, q = net(X_train), net(X_valid)\n"
+            "    if log_target:\n        p, q = p.exp(), q.exp()\n"
+            "    return float(((p - y_train) ** 2).mean() ** 0.5), float(((q - y_valid) ** 2).mean() ** 0.5)\n")),
         ("float64 inside", _fit(prep=("    X_train, X_valid = (v.double() for v in standardize(X_train, X_valid))\n"
                                       "    y_train, y_valid = y_train.double(), y_valid.double()\n"),
                                 ).replace("1)\n    b = torch.zeros(1)", "1, dtype=torch.float64)\n"
