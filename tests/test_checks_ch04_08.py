@@ -51,7 +51,12 @@ def answers(chapter: str, *names: str, edit=None) -> dict:
 
 
 def hidden(chapter: str, grade_id: str, until: str | None = None) -> str:
-    block = HIDDEN.search(cells(chapter)[grade_id].source).group(1)
+    """The test cell's hidden tests; "" where a judge (grader/judges/chNN.py) decides the verdict
+    instead: its answer catalog, tests/grader/answers/chNN.py, proves it (tests/grader/test_verdicts.py)."""
+    found = HIDDEN.search(cells(chapter)[grade_id].source)
+    if found is None:
+        return ""
+    block = found.group(1)
     return block.split(until)[0] if until else block
 
 
@@ -184,8 +189,6 @@ def test_ch05_train_poly_dividing_by_batch_size_fails():
     ns = answers("05", "cell-010", "ex2-train-poly", edit=swap("lr / len(X)", "lr / batch_size"))
     with pytest.raises(AssertionError, match="Use len"):
         ch05.check_train_poly(ns["train_poly"])
-    with pytest.raises(AssertionError, match="divide its gradient by its own length"):
-        exec(hidden("05", "ex2-train-poly-tests"), ns)
 
 
 STANDARDIZE_OK = {
@@ -499,7 +502,9 @@ def run_checks(ex: NewExercise, ns: dict) -> None:
 
 
 RIGHT = [(key, what) for key, ex in NEW.items() for what in [None, *sorted(ex.correct)]]
-WRONG = [(key, i) for key, ex in NEW.items() for i in range(len(ex.wrong))]
+# a judged chapter's wrong answers are proven by its answer catalog; here only the visible messages
+WRONG = [(key, i) for key, ex in NEW.items() for i in range(len(ex.wrong))
+         if ex.wrong[i][2] or hidden(ex.chapter, ex.tests)]
 
 
 @pytest.mark.parametrize("key, what", RIGHT, ids=[f"{k}: {w or 'the solution'}" for k, w in RIGHT])
@@ -513,8 +518,9 @@ def test_new_exercises_reject_wrong_answers(key, i):
     ex = NEW[key]
     _, answer, message = ex.wrong[i]
     ns = namespace(ex, answer)
-    with pytest.raises(AssertionError):
-        exec(hidden(ex.chapter, ex.tests), ns)
+    if hidden(ex.chapter, ex.tests):
+        with pytest.raises(AssertionError):
+            exec(hidden(ex.chapter, ex.tests), ns)
     if message:
         with pytest.raises(AssertionError, match=message):
             ex.check(ns[ex.name])
