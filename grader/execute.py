@@ -28,7 +28,8 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
 
-from .judge import ProbeTimeout, install_code, judges_for, probe_expression, reply_of, run_judges
+from .judge import (ProbeTimeout, install_code, judges_for, probe_expression, reply_of, run_judges,
+                    warm_up_code)
 from .sandbox import (KernelCgroup, Limits, MemoryMonitor, describe_exit, kernel_command, kernel_uid,
                       reap_user)
 from .sanitize import guard_install_expression, guard_report, guard_restore_expression
@@ -270,6 +271,7 @@ class SandboxedExecute(Execute):
                    if c.metadata.get("nbgrader", {}).get("grade")}
         if self._check(full=True) is None:
             self.verdict_note = "the notebook interferes with the kernel; judged as it is"
+        self.run_code(warm_up_code(self.job.assignment), GUARD_TIMEOUT)
         left = max(JUDGE_BUDGET, self.deadline - time.monotonic())
         self.verdicts = run_judges(self.job.assignment, self.job.student, self._probe, present=present,
                                    budget=left)
