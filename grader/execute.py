@@ -20,6 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
@@ -79,6 +80,7 @@ class Job:
     student: str = ""
     cgroup: KernelCgroup | None = None
     with_d2l: bool = True
+    prepare: Callable[[], object] | None = None   # makes the scratch folder anew
     uid: int | None = field(init=False)
     max_bytes: int = field(init=False)
     max_notebook_bytes: int = field(init=False)
@@ -329,6 +331,10 @@ class SandboxedExecute(Execute):
                             code = None
                     why = self.stop_reason or describe_exit(code)
                     self.job.clean_up()
+                    if self.job.prepare is not None:
+                        # a fresh folder (and home) for the next kernel: nothing the dead
+                        # one wrote (a startup file, a patched package) carries over
+                        self.job.prepare()
                     if self.current is None or self.current in self.dead:
                         raise
                     self.dead[self.current] = why
