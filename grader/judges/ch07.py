@@ -40,9 +40,16 @@ def dropout_layer(t: Trial):
             "pairs = [(dropout_layer(A, p), dropout_layer(A, p)) for p in ps]\n"
             "cube = dropout_layer(C, 0.5)\n"
             "counts = [float((dropout_layer(torch.ones(10), p_count) != 0).sum()) for _ in range(1000)]\n"
-            "result = (identity, zeros, pairs, cube, counts, torch.equal(X, X0) and torch.equal(A, A0))")
-    got = plain(t.student(code, X=X, A=A, C=C, ps=ps, p_count=p_count))
-    identity, zeros, pairs, cube, counts, untouched = got
+            "device = 'cuda' if torch.cuda.is_available() else 'cpu'\n"
+            "on_device = dropout_layer(X.to(device), 0.5)\n"
+            "result = (identity, zeros, pairs, cube, counts, torch.equal(X, X0) and torch.equal(A, A0),\n"
+            "          device, on_device)")
+    *got, device, on_device = t.student(code, X=X, A=A, C=C, ps=ps, p_count=p_count)
+    identity, zeros, pairs, cube, counts, untouched = plain(got)
+    # on a grading machine with a GPU: the result stays on X's device (torch.rand(X.shape) would not)
+    t.check(getattr(on_device, "device", None) == device,
+            "for X on the GPU the result should be on the GPU too: draw the random numbers on X's device "
+            "(torch.rand_like(X), or device=X.device)")
     t.check(untouched, "dropout_layer changed its input X: compute the result without modifying X")
     t.check(isinstance(identity, torch.Tensor) and identity.dtype == X.dtype,
             "dropout_layer should return a tensor of X's dtype (float32 for a float32 X)")

@@ -162,7 +162,7 @@ RIGHT = {
             "    mask = torch.bernoulli(torch.full_like(X, 1 - dropout))\n    return X * mask / (1 - dropout)")),
         ("rand > p, float mask", _dropout(
             "    if dropout == 1.0:\n        return X * 0\n"
-            "    return (torch.rand(X.shape) > dropout).float() * X / (1.0 - dropout)")),
+            "    return (torch.rand(X.shape, device=X.device) > dropout).float() * X / (1.0 - dropout)")),
     ]),
     "ex2-dropout-net-tests": ("ex2-dropout-net", [
         ("dropout before the ReLU", _NET.format(body='''        H = X.reshape(X.shape[0], -1)
