@@ -29,7 +29,7 @@ import time
 from traitlets import Float, Int
 from traitlets.config import Configurable
 
-from .course import CONFIG
+
 
 
 class Submission(Configurable):
@@ -49,13 +49,12 @@ _CACHE: dict[str, tuple[int, Submission]] = {}
 
 def submission_limits() -> Submission:
     """The ``c.Submission`` settings of the course configuration (read again when it changes)."""
-    from traitlets.config.loader import PyFileConfigLoader
+    from .config import course_config
 
-    mtime = CONFIG.stat().st_mtime_ns
+    cfg = course_config()
     cached = _CACHE.get("limits")
-    if cached is None or cached[0] != mtime:
-        cfg = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
-        _CACHE["limits"] = (mtime, Submission(config=cfg))
+    if cached is None or cached[0] is not cfg:
+        _CACHE["limits"] = (cfg, Submission(config=cfg))
     return _CACHE["limits"][1]
 
 

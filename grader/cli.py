@@ -1,12 +1,16 @@
 """``python -m grader VERB``: the instructor's command line.
 
-Verbs are registered by the modules that implement them; each module adds a
-subparser with ``add_parser(subparsers)`` and a ``run(args)`` entry point.
+Verbs are registered by the modules that implement them (grader/verbs/): each adds
+its arguments with ``add_arguments(parser)`` and runs with ``run(args)``, where
+``args.parser`` is its parser (``args.parser.error(...)``: a usage error, exit 2).
+An assignment id names a chapter in every verb (grader.verbs.assignment_id).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+
+from .course import var_dir
 
 # (verb module, one-line summary) in the order of the instructor's workflow.
 VERBS = [
@@ -31,6 +35,7 @@ The instructor's cycle:
 
 Every verb reads grader/nbgrader_config.py; the gradebook is var/gradebook.db
 (DLCOURSE_VAR moves var/). Run `python -m grader VERB --help` for details.
+Exit status 2: a usage error, such as an unknown assignment id.
 """
 
 
@@ -39,7 +44,8 @@ def _verb_modules():
         yield verb, summary, importlib.import_module(f"grader.verbs.{verb}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m grader``, a subparser per verb."""
     parser = argparse.ArgumentParser(
         prog="python -m grader", description="Instructor tooling for the course, on top of nbgrader.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(verb, help=summary, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(run=module.run)
-    args = parser.parse_args(argv)
+        p.set_defaults(run=module.run, parser=p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        var_dir().mkdir(parents=True, exist_ok=True)  # not in git; the gradebook lives there
+    except OSError as error:
+        raise SystemExit(f"cannot create {var_dir()} for the gradebook ({error.strerror}): "
+                         "set DLCOURSE_VAR to a folder you can write") from None
     return args.run(args) or 0

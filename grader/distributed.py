@@ -105,17 +105,6 @@ def _grade_shipped(assignment: str, student: str, files: dict[str, bytes], grade
             os.environ["DLCOURSE_VAR"] = before
 
 
-def _failed(assignment: str, student: str, exc: BaseException) -> Result:
-    """The result recorded when a task failed (its worker was lost, or the grader crashed)."""
-    from .grading import _zero_cells
-
-    result = Result(assignment=assignment, student=student, status="error",
-                    notes=[f"grader error: the dask task failed: {type(exc).__name__}: {exc}; "
-                           "grade this submission again"])
-    _zero_cells(result, assignment)
-    return result
-
-
 def connect(scheduler):
     """(client, whether we opened it) for a scheduler address or an existing client."""
     from distributed import Client
@@ -147,8 +136,8 @@ def grade_on_cluster(scheduler, jobs: Iterable[Job], limits=None, *,
     """
     from distributed import as_completed
 
-    from .grading import merge as merge_into_gradebook
-    from .grading import merge_safely
+    from .merge import merge as merge_into_gradebook
+    from .runner import run
     from .sandbox import Limits
 
     merge = merge or merge_into_gradebook
@@ -169,19 +158,8 @@ def grade_on_cluster(scheduler, jobs: Iterable[Job], limits=None, *,
                                 gradebook, limits, per_host, pure=False, retries=retries,
                                 key=f"grade-{assignment}-{student}-{time.time_ns()}")
             futures[fut] = i
-        results: list[Result | None] = [None] * len(jobs)
-        for fut in as_completed(futures):
-            i = futures.pop(fut)
-            assignment, student, _ = jobs[i]
-            try:
-                result = fut.result()
-            except Exception as exc:  # recorded as an "error" result; the others go on
-                result = _failed(assignment, student, exc)
-            merge_safely(result, merge)
-            results[i] = result
-            if on_result:
-                on_result(result)
-        return results
+        return run(futures, [(a, s) for a, s, _ in jobs], as_completed, merge=merge,
+                   on_result=on_result, why="the dask task failed")
     finally:
         if own:
             client.close()
@@ -192,23 +170,13 @@ def autograde_on_cluster(scheduler, assignments: list[str], students: list[str] 
     """Like :func:`grader.grading.autograde_submissions`, with the grading on a Dask cluster:
     every collected submission (``var/submitted/<student>/<assignment>/``) of the
     assignments, or only those of ``students``."""
-    from tqdm import tqdm
-
-    from .grading import submission_file, submitted_students
+    from .merge import submission_file
+    from .runner import Progress, submitted_students
 
     # A student of ``students`` without a submission is skipped, never written into the
     # gradebook (as on one machine; see grader.grading.unknown_students).
     jobs = [(a, s, submission_file(a, s)) for a in assignments
             for s in (students or submitted_students(a))]
     jobs = [(a, s, p) for a, s, p in jobs if p.is_file()]
-    with tqdm(total=len(jobs), desc="autograding on the cluster", unit="notebook",
-              disable=not progress) as pbar:
-        failed = 0
-
-        def tick(result: Result) -> None:
-            nonlocal failed
-            failed += result.status != "graded"
-            pbar.set_postfix(failed=failed, refresh=False)
-            pbar.update()
-
-        return grade_on_cluster(scheduler, jobs, limits, on_result=tick)
+    with Progress(len(jobs), "autograding on the cluster", progress) as bar:
+        return grade_on_cluster(scheduler, jobs, limits, on_result=bar.tick)

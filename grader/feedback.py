@@ -103,7 +103,17 @@ def hidden_test_lines(assignment: str) -> set[str]:
     nb = json.loads(solution_path(assignment).read_text())
     lines = {text for cell in nb["cells"] for text in block_lines("".join(cell["source"]))
              if len(text) >= MIN_SECRET_LINE}
-    return lines | {HIDDEN_BEGIN, HIDDEN_END}
+    return lines | {HIDDEN_BEGIN, HIDDEN_END} | judge_lines(assignment)
+
+
+def judge_lines(assignment: str) -> set[str]:
+    """The code lines (stripped, 20 characters or more) of the chapter's judges
+    (``grader/judges/chNN.py``), not the message texts they show students."""
+    path = Path(__file__).parent / "judges" / f"ch{assignment[:2]}.py"
+    if not path.is_file():
+        return set()
+    return {text for line in path.read_text().splitlines() if len(text := line.strip()) >= 20
+            and not text.startswith(('"', "'", 'f"', "f'", "#"))}
 
 
 def redact(text: str, secrets: set[str]) -> str:

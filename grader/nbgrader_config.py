@@ -26,6 +26,17 @@ c.CourseDirectory.submitted_directory = os.path.relpath(VAR / "submitted", ROOT)
 c.CourseDirectory.autograded_directory = os.path.relpath(VAR / "autograded", ROOT)
 c.CourseDirectory.feedback_directory = os.path.relpath(VAR / "feedback", ROOT)
 c.CourseDirectory.db_url = f"sqlite:///{VAR / 'gradebook.db'}"
+
+# var/ is not in git: create it here, so that nbgrader's own commands (`nbgrader
+# generate_assignment ...`, formgrader) work from a fresh clone. Without it, SQLite
+# cannot create the gradebook and nbgrader blames "an upgraded database" instead.
+try:
+    VAR.mkdir(parents=True, exist_ok=True)
+except OSError as error:
+    import sys
+
+    print(f"nbgrader_config.py: cannot create {VAR} for the gradebook ({error.strerror}); "
+          "set DLCOURSE_VAR to a folder you can write", file=sys.stderr)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 
@@ -39,6 +50,9 @@ c.GenerateAssignment.preprocessors.append("grader.header.ColabHeader")
 # nbgrader's default /usr/local/share/nbgrader/exchange. DLCOURSE_EXCHANGE moves it.
 if os.environ.get("DLCOURSE_EXCHANGE"):
     c.Exchange.root = os.environ["DLCOURSE_EXCHANGE"]
+# Collecting copies what students wrote into the exchange: never follow a symbolic
+# link there (a link to solutions/ would copy the solution into var/submitted).
+c.ExchangeFactory.collect = "grader.exchange_collect.NoFollowCollect"
 
 # Student stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -72,6 +86,7 @@ c.Sandbox.cpu_seconds = 900       # CPU time, all threads together
 c.Sandbox.nproc = 256             # processes and threads (fork bombs stop here)
 c.Sandbox.file_mb = 512           # largest file it may write (in its scratch folder)
 c.Sandbox.output_mb = 4.0         # output kept per cell
+c.Sandbox.notebook_output_mb = 16.0  # output kept per notebook, all cells together
 c.Sandbox.cell_timeout = 180      # seconds per cell (as c.Execute.timeout)
 c.Sandbox.notebook_timeout = 600  # seconds per notebook; cells past it are not run
 c.Sandbox.threads = 0             # torch/OpenMP threads per kernel; 0: cores / workers
@@ -85,7 +100,8 @@ c.Sandbox.cpu_cores = 0           # at most this many cores (e.g. 1.5); 0: no ca
 # `python -m grader collect`: file name -> student id. Regular expressions with a
 # named group `student` and optionally `assignment`; the first that matches wins.
 # Unset: grader.collect.DEFAULT_PATTERNS ("alice_01-linear-regression.ipynb",
-# "Lastname_12345_678901_01-linear-regression.ipynb", "alice/01-....ipynb").
+# "Lastname_12345_678901_01-linear-regression.ipynb", "alice/01-....ipynb"). A " (1)"
+# that a browser or an LMS adds to a file downloaded again is taken off before matching.
 # c.Collect.patterns = [r"^(?P<student>[a-z]+\d*)-(?P<assignment>\d\d-[a-z-]+)\.ipynb$"]
 
 # A submitted notebook, before its kernel starts (grader/budget.py): files and cell

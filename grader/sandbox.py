@@ -63,7 +63,8 @@ What is enforced, for each submission (limits from ``c.Sandbox`` in
 * **Time**: ``cell_timeout`` seconds per cell (the kernel is interrupted and
   the next cell runs) and ``notebook_timeout`` seconds per notebook (the
   remaining cells are not run and score 0).
-* **Output**: at most ``output_mb`` of output per cell is kept.
+* **Output**: at most ``output_mb`` of output per cell is kept, and at most
+  ``notebook_output_mb`` for the whole notebook (so a graded copy stays small).
 * **GPU**: ``/dev/nvidia*`` (and ``/dev/dri`` when present) are bound into the
   sandbox, with ``/sys`` read-only for the driver, so a grading machine with a
   GPU grades on it (not yet checked on a GPU machine).
@@ -96,7 +97,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .course import CONFIG, ROOT
+from .course import ROOT
 
 BWRAP = "/usr/bin/bwrap"
 
@@ -114,6 +115,7 @@ class Limits:
     nproc: int = 256               # processes + threads of the kernel's user
     file_mb: int = 512             # largest file the kernel may write
     output_mb: float = 4.0         # output kept per cell
+    notebook_output_mb: float = 16.0  # output kept per notebook, all cells together
     cell_timeout: int = 180        # seconds per cell
     notebook_timeout: int = 600    # seconds per notebook, all cells together
     threads: int = 0               # torch/OpenMP threads in the kernel (0: cores / workers)
@@ -134,11 +136,10 @@ class Limits:
     @classmethod
     def from_config(cls, **overrides) -> "Limits":
         """The limits set in ``grader/nbgrader_config.py`` (``c.Sandbox.<name>``), then ``overrides``."""
-        from traitlets.config.loader import PyFileConfigLoader
+        from .config import section as config_section
 
         values = {}
-        cfg = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
-        section = cfg.get("Sandbox", {})
+        section = config_section("Sandbox")
         for f in fields(cls):
             if f.name in section:
                 values[f.name] = _setting(f.name, section[f.name], type(f.default))

@@ -3,7 +3,8 @@
 - notebooks/ is exactly what the build generates from solutions/;
 - every solution autogrades to full marks, every untouched student notebook to 0 on every cell;
 - no solution code or hidden-test text reaches notebooks/;
-- no notebook in git stores outputs; nbgrader validate passes on the solutions.
+- no notebook in git stores outputs; nbgrader validate passes on the solutions;
+- nbgrader's own commands work in a fresh clone (no var/ yet).
 
 The build and the autograding run once per test session (the ``graded_demo``
 fixture of conftest.py), in a private copy of the course with a private gradebook,
@@ -127,3 +128,33 @@ def test_nbgrader_validate_passes_on_the_solutions(tmp_path):
         for chapter, proc in pool.map(validate, CHAPTERS):
             assert proc.returncode == 0 and "Success!" in proc.stdout, \
                 f"{chapter}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+
+
+def test_nbgrader_generate_assignment_works_in_a_fresh_clone(tmp_path):
+    """`nbgrader generate_assignment` in a fresh clone of HEAD, before var/ exists: it makes
+    the gradebook (grader/nbgrader_config.py creates var/) and writes the committed notebook."""
+    chapter = CHAPTERS[0]
+    clone = tmp_path / "clone"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(ROOT), str(clone)], check=True)
+    subprocess.run(["git", "checkout", "-q", head], cwd=clone, check=True)
+    assert not (clone / "var").exists()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DLCOURSE_")}
+    # the clone's own grader package (for the build's preprocessor), as `make setup` there would
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+               PYTHONPATH=str(clone), OMP_NUM_THREADS="1")
+
+    def nbgrader(*args):
+        proc = subprocess.run(["nbgrader", *args], cwd=clone, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, \
+            f"nbgrader {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        return proc.stdout + proc.stderr
+
+    nbgrader("generate_assignment", chapter, "--force")
+    assert (clone / "var" / "gradebook.db").is_file()
+    assert chapter in nbgrader("db", "assignment", "list")
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True,
+                            text=True, check=True).stdout
+    assert status == "", f"the clone changed (does the notebook differ from the build?):\n{status}"

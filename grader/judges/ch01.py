@@ -121,8 +121,6 @@ def sgd(t: Trial):
 
 @judge("ex6-train-tests", inject=("data_iter", "linreg", "squared_loss", "sgd"))
 def train_linreg(t: Trial):
-    import torch
-
     d, n = t.size(2, 4), t.size(300, 500)
     batch_size = t.choice([b for b in (7, 9, 11, 13) if n % b])
     w_true, b_true = t.randn(d) * 2, float(t.randn(1))

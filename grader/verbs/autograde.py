@@ -27,6 +27,7 @@ is unavailable.
 """
 from ..course import assignments
 from ..sandbox import Limits, SandboxUnavailable
+from . import assignment_id
 
 NO_SANDBOX_HELP = (
     "run student code WITHOUT the sandbox: only for submissions you trust. Dropped: "
@@ -39,7 +40,7 @@ NO_SANDBOX_HELP = (
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="+", metavar="ASSIGNMENT",
+    p.add_argument("assignments", type=assignment_id, nargs="+", metavar="ASSIGNMENT",
                    help=f"assignment id(s), e.g. {(assignments() or ['01-linear-regression'])[0]}")
     p.add_argument("-s", "--student", nargs="+", dest="students", metavar="ID",
                    help="grade only these students (default: every collected submission)")

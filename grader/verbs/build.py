@@ -3,10 +3,12 @@ solutions/ (nbgrader generate_assignment: stubs for solutions, hidden tests remo
 outputs cleared). Commit notebooks/ together with the solutions you changed.
 """
 from ..build import build
+from . import assignment_id
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="*", help="assignment ids (default: all chapters)")
+    p.add_argument("assignments", type=assignment_id, nargs="*",
+                   help="assignment ids (default: all chapters)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 

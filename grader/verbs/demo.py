@@ -16,12 +16,14 @@ from ..build import build
 from ..course import assignments, solution_path, student_path, var_dir
 from ..gradebook import score_table
 from ..grading import autograde_submissions
+from . import assignment_id
 
 SAMPLES = {"demo-solution": solution_path, "demo-untouched": student_path}
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="*", help="assignment ids (default: all chapters)")
+    p.add_argument("assignments", type=assignment_id, nargs="*",
+                   help="assignment ids (default: all chapters)")
 
 
 def run(args):

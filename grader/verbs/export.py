@@ -5,10 +5,12 @@ was submitted, as in `nbgrader export`). --detail adds a column per exercise.
 from pathlib import Path
 
 from ..export import export_csv, max_scores
+from . import assignment_id
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="*", help="assignment ids (default: all graded ones)")
+    p.add_argument("assignments", type=assignment_id, nargs="*",
+                   help="assignment ids (default: all graded ones)")
     p.add_argument("--to", type=Path, help="CSV file to write (default var/exports/grades.csv)")
     p.add_argument("--detail", action="store_true", help="also one column per exercise")
 

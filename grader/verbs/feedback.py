@@ -7,10 +7,12 @@ layout: `nbgrader release_feedback` hands them out).
 """
 from ..course import assignments, var_dir
 from ..feedback import write_feedback
+from . import assignment_id
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="*", help="assignment ids (default: all chapters)")
+    p.add_argument("assignments", type=assignment_id, nargs="*",
+                   help="assignment ids (default: all chapters)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
 
 

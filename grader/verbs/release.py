@@ -23,11 +23,12 @@ Two ways to give students the notebooks; use one or both:
 Run `build` first: the exchange gets exactly what is in notebooks/. Releasing
 again replaces the released copy (students who fetched it keep theirs).
 """
-from ..course import NOTEBOOKS, assignments, nbgrader, student_path, var_dir
+from ..course import NOTEBOOKS, nbgrader, student_path, var_dir
+from . import assignment_id
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="+", metavar="ASSIGNMENT",
+    p.add_argument("assignments", type=assignment_id, nargs="+", metavar="ASSIGNMENT",
                    help="assignment id(s), e.g. 01-linear-regression")
     p.add_argument("--feedback", action="store_true",
                    help="release the feedback pages written by `feedback` instead of the notebook")
@@ -36,11 +37,6 @@ def add_arguments(p):
 
 
 def run(args):
-    known = assignments()
-    unknown = [a for a in args.assignments if a not in known]
-    if unknown:
-        raise SystemExit(f"unknown assignment(s) {', '.join(unknown)}; the chapters are "
-                         f"{', '.join(known)}")
     for a in args.assignments:
         if args.feedback:
             _release_feedback(a, args.student or [])

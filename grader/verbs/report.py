@@ -7,10 +7,12 @@ Writes var/reports/<assignment>/report.md, report.html and scores.png.
 from ..course import assignments
 from ..feedback import graded_students
 from ..report import write_report
+from . import assignment_id
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="*", help="assignment ids (default: every graded chapter)")
+    p.add_argument("assignments", type=assignment_id, nargs="*",
+                   help="assignment ids (default: every graded chapter)")
 
 
 def run(args):

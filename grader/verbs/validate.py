@@ -1,9 +1,11 @@
 """Run nbgrader validate on the solution notebooks: each must pass its own tests."""
 from ..build import validate
+from . import assignment_id
 
 
 def add_arguments(p):
-    p.add_argument("assignments", nargs="*", help="assignment ids (default: all chapters)")
+    p.add_argument("assignments", type=assignment_id, nargs="*",
+                   help="assignment ids (default: all chapters)")
 
 
 def run(args):

@@ -18,14 +18,16 @@ from grader.course import ROOT, nbgrader
 
 A = subs.ASSIGNMENT
 FULL = 10.0
+STUBS = ("ex3-linreg-tests", "ex4-squared-loss-tests")
 ALL = ["ex1-synthetic-data-tests", "ex2-data-iter-tests", "ex3-linreg-tests",
        "ex4-squared-loss-tests", "ex5-sgd-tests", "ex6-train-tests"]
 
 
 # case: (builder, status, expected total, cells that must score 0 (others full), text that
 # must be in the notes or cell messages, or with "output:" in the graded notebook's output).
-# Exercise 6 trains with the student's own data_iter, linreg, squared_loss and sgd: breaking
-# one of exercises 2-5 fails it too, as it would for an honest mistake.
+# Each exercise is judged alone (grader/judges/ch01.py): exercise 6's judge trains with the
+# reference data_iter, linreg, squared_loss and sgd, so breaking one of exercises 2-5 costs
+# that exercise only.
 CASES = {
     "correct": (None, "graded", FULL, (), "output:error in w:"),
     "untouched": ("untouched", "graded", 0.0, tuple(ALL), "NotImplementedError"),
@@ -40,24 +42,24 @@ CASES = {
     "nbformat-4.4": (subs.nbformat_44, "graded", FULL, (), "4.4 upgraded"),
     "colab": (subs.colab, "graded", FULL, (), "Colab"),
     "metadata-stripped": (subs.metadata_stripped, "graded", FULL, (), "recovered by matching"),
-    "cells-deleted": (subs.cells_deleted, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"), "was missing"),
+    "cells-deleted": (subs.cells_deleted, "graded", 9.0, ("ex3-linreg-tests",), "was missing"),
     "cells-duplicated": (subs.cells_duplicated, "graded", FULL, (), "more than once"),
     "cells-reordered": (subs.cells_reordered, "graded", FULL, (), "out of order"),
-    "test-cell-edited": (subs.test_cell_edited, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"), "was edited"),
+    "test-cell-edited": (subs.test_cell_edited, "graded", 9.0, ("ex3-linreg-tests",), "was edited"),
     "points-edited": (subs.metadata_points_edited, "graded", FULL, (), "metadata of cell"),
-    "infinite-loop": (subs.infinite_loop, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"), "timed out"),
-    "sys-exit": (subs.sys_exit, "graded", 6.0, ("ex2-data-iter-tests", "ex6-train-tests"), "SystemExit"),
-    "os-exit": (subs.os_exit, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"), "status 3"),
-    "segfault": (subs.segfault, "graded", 7.0, ("ex4-squared-loss-tests", "ex6-train-tests"), "segfault"),
-    "memory-bomb": (subs.memory_bomb, "graded", 6.0, ("ex5-sgd-tests", "ex6-train-tests"), "MemoryError"),
+    "infinite-loop": (subs.infinite_loop, "graded", 9.0, ("ex3-linreg-tests",), "timed out"),
+    "sys-exit": (subs.sys_exit, "graded", 8.0, ("ex2-data-iter-tests",), "SystemExit"),
+    "os-exit": (subs.os_exit, "graded", 9.0, ("ex3-linreg-tests",), "status 3"),
+    "segfault": (subs.segfault, "graded", 9.0, ("ex4-squared-loss-tests",), "segfault"),
+    "memory-bomb": (subs.memory_bomb, "graded", 8.0, ("ex5-sgd-tests",), "MemoryError"),
     "fork-bomb": (subs.fork_bomb, "graded", 8.0, ("ex1-synthetic-data-tests",), "BlockingIOError"),
     "huge-output": (subs.huge_output, "graded", FULL, (), "truncated"),
     "stderr-spam": (subs.stderr_spam, "graded", FULL, (), "to stderr"),
-    "patch-allclose": (subs.monkeypatch_allclose, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"),
+    "patch-allclose": (subs.monkeypatch_allclose, "graded", 9.0, ("ex3-linreg-tests",),
                        "torch.allclose"),
-    "patch-checks": (subs.monkeypatch_checks, "graded", 7.0, ("ex4-squared-loss-tests", "ex6-train-tests"),
+    "patch-checks": (subs.monkeypatch_checks, "graded", 9.0, ("ex4-squared-loss-tests",),
                      "check_squared_loss"),
-    "ast-transformer": (subs.ast_transformer, "graded", 6.0, ("ex5-sgd-tests", "ex6-train-tests"),
+    "ast-transformer": (subs.ast_transformer, "graded", 8.0, ("ex5-sgd-tests",),
                         "transformer"),
     "read-hidden": ("read_hidden", "graded", FULL, (), "output:SNOOPED: none of the course's private"),
     "write-outside": ("write_outside", "graded", FULL, (), "output:BLOCKED"),
@@ -65,18 +67,32 @@ CASES = {
     "training-never-finishes": (subs.training_never_finishes, "graded", 8.0, ("ex6-train-tests",),
                                 "timed out"),
     # The guard replaced (its old fixed name, and wherever it is found): the cell is not run.
-    "guard-replaced": (subs.guard_replaced, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"),
+    "guard-replaced": (subs.guard_replaced, "graded", 9.0, ("ex3-linreg-tests",),
                        "replaced or bypassed the grader's integrity guard"),
     # Existing attributes of the shell and the kernel replaced: put back before the tests.
-    "compile-patched": (subs.compile_patched, "graded", 7.0, ("ex4-squared-loss-tests", "ex6-train-tests"),
+    "compile-patched": (subs.compile_patched, "graded", 9.0, ("ex4-squared-loss-tests",),
                         "shell.compile.ast_parse"),
-    "shell-patched": (subs.shell_patched, "graded", 6.0, ("ex5-sgd-tests", "ex6-train-tests"),
+    "shell-patched": (subs.shell_patched, "graded", 8.0, ("ex5-sgd-tests",),
                       "kernel.shell_handlers.execute_request"),
-    "ignores-interrupt": (subs.ignores_interrupt, "graded", 7.0, ("ex3-linreg-tests", "ex6-train-tests"),
+    "ignores-interrupt": (subs.ignores_interrupt, "graded", 9.0, ("ex3-linreg-tests",),
                           "ignored the interrupt"),
-    "encoded-leak": (subs.encoded_leak, "graded", 7.0, ("ex4-squared-loss-tests", "ex6-train-tests"),
-                     "message withheld"),
+    "encoded-leak": (subs.encoded_leak, "graded", 9.0, ("ex4-squared-loss-tests",),
+                     "raised ValueError"),
     "shadow-torch": (subs.shadow_torch, "graded", FULL, (), "torch.py (Python code"),
+    "many-large-outputs": (subs.many_large_outputs, "graded", FULL, (), "MB in the notebook"),
+    # Issue 15's kinds of attack on the verdict, two forms each (fixtures/submissions.py):
+    # exercises 3 and 4 are stubs or wrong answers in disguise, the rest is correct.
+    "output-value": (subs.output_value, "graded", 8.0, STUBS, "NotImplementedError"),
+    "session-send": (subs.session_send, "graded", 8.0, STUBS, "NotImplementedError"),
+    "session-forged": (subs.session_forged, "graded", 8.0, STUBS, "integrity guard"),
+    "disguised-patch": (subs.disguised_patch, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "repatch": (subs.repatch, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "tensor-liar": (subs.tensor_liar, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "runtime-forged": (subs.guard_off, "graded", 0.0, tuple(ALL), "exercise asks for"),
+    "oracle": (subs.oracle, "graded", 8.0, STUBS, "should be X @ w + b"),
+    "persistence": (subs.persistence, "graded", 8.0, STUBS, "run again"),
+    "leak-by-name": (subs.leak_by_name, "graded", 6.0, STUBS + ("ex6-train-tests",),
+                     "an exception of its own"),
 }
 
 
@@ -90,7 +106,8 @@ def batch(tmp_path_factory):
     var = tmp_path_factory.mktemp("hostile") / "var"
     # 25 s a cell: the slowest cell of chapter 1 takes about 3 s; the endless loops of the
     # hostile cases wait for this limit, so it sets much of the batch's time.
-    limits = Limits.from_config(cell_timeout=25, notebook_timeout=400, output_mb=1.0)
+    limits = Limits.from_config(cell_timeout=25, notebook_timeout=400, output_mb=1.0,
+                                    notebook_output_mb=3.0)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DLCOURSE_VAR", str(var))
         nbgrader("generate_assignment", A, "--force",
@@ -182,7 +199,12 @@ def test_no_message_or_note_gives_hidden_tests_away(batch):
 
     from classroom import hidden_lines_all
 
-    hidden = {h for h in hidden_lines_all() if len(h) >= 20}
+    from grader.course import solution_path
+    from grader.hidden import SOLUTION, block_lines
+
+    solution = json.loads(solution_path(A).read_text())
+    answers = {line for c in solution["cells"] for line in block_lines("".join(c["source"]), SOLUTION)}
+    hidden = {h for h in hidden_lines_all() | answers if len(h) >= 20}
     for case in CASES:
         r = batch["results"][case]
         text = " ".join(r.notes) + " " + " ".join(c.message for c in r.cells)
@@ -194,8 +216,8 @@ def test_no_message_or_note_gives_hidden_tests_away(batch):
                 pass
         for h in hidden:
             assert h not in text and all(h not in d for d in decoded), (case, h)
-        if r.status == "graded":  # a test cell's message: its first line, 200 characters at most
-            assert all(len(c.message) <= 220 and "\n" not in c.message for c in r.cells), case
+        if r.status == "graded":  # one line: a judge's verdict, at most 400 characters
+            assert all(len(c.message) <= 400 and "\n" not in c.message for c in r.cells), case
     leak = batch["results"]["encoded-leak"]
     assert any(n == "solution cell ex4-squared-loss raised RuntimeError" for n in leak.notes), leak.notes
 

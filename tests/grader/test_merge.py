@@ -124,14 +124,16 @@ def test_an_unknown_student_is_neither_graded_nor_added(course_var, capsys):
 def test_a_failed_merge_is_reported_and_the_batch_goes_on(course_var, monkeypatch, capsys):
     for s in ("m1", "m2", "m3"):
         submit(course_var, s, f"{A}.ipynb", "not a notebook either")
-    real = grading.merge
+    from grader import merge as merging
+
+    real = merging.merge
 
     def locked(result, config=None):
         if result.student == "m2":
             raise sqlite3.OperationalError("database is locked")
         return real(result, config)
 
-    monkeypatch.setattr(grading, "merge", locked)
+    monkeypatch.setattr(merging, "merge", locked)
     assert main(["autograde", A, "-s", "m1", "m2", "m3", "-q", "-j", "1"]) == 1
     out = capsys.readouterr().out
     assert "m2: OperationalError: database is locked" in out
@@ -158,11 +160,105 @@ def test_a_guard_that_cannot_be_installed_is_the_graders_error(course_var, monke
 
 def test_d2l_is_guarded_only_where_the_instructors_cells_use_it():
     from grader.course import solution_path
+    from grader.execute import guard_modules, tests_use_d2l
 
-    uses = {a: grading._tests_use_d2l(nbformat.read(solution_path(a), as_version=4))
-            for a in ("01-linear-regression", "02-softmax-regression")}
-    assert uses == {"01-linear-regression": True, "02-softmax-regression": False}
-    modules, aliases = grading._guard_modules("02-softmax-regression", with_d2l=False)
+    nb = nbformat.read(solution_path("02-softmax-regression"), as_version=4)
+    assert not tests_use_d2l(nb)
+    locked = new_code_cell("from d2l import torch as d2l", metadata={"nbgrader": {
+        "locked": True, "grade": False, "solution": False, "grade_id": "uses-d2l"}})
+    nb.cells.append(locked)
+    assert tests_use_d2l(nb)
+    modules, aliases = guard_modules("02-softmax-regression", with_d2l=False)
     assert "d2l.torch" not in modules and "d2l" not in aliases and "torch" in modules
-    modules, aliases = grading._guard_modules("01-linear-regression")
+    modules, aliases = guard_modules("01-linear-regression")
     assert "d2l.torch" in modules and aliases["d2l"] == "d2l.torch"
+
+
+# --- the submission folder is the student's: no link is followed --------------------
+
+def _links(folder, target_file, target_dir) -> dict[str, str]:
+    """A submission folder holding links of several forms, and regular files beside them.
+    Returns {name: what it is} of the entries that must not be copied."""
+    import os
+
+    (folder / "notes.txt").write_text("my notes\n")
+    (folder / "data").mkdir()
+    (folder / "data" / "points.csv").write_text("x,y\n1,2\n")
+    os.symlink(target_file, folder / "grades.db")                 # a link to a file
+    os.symlink(target_dir, folder / "solutions")                  # a link to a folder
+    os.symlink(target_file, folder / "data" / "more.csv")         # a link in a subfolder
+    os.symlink("../../../gradebook.db", folder / "relative.db")   # a relative link
+    os.mkfifo(folder / "pipe")                                    # a fifo: reading it would block
+    return {"grades.db": "a symbolic link", "solutions": "a symbolic link",
+            "data/more.csv": "a symbolic link", "relative.db": "a symbolic link", "pipe": "a fifo"}
+
+
+def test_merge_copies_no_link_and_no_fifo_from_the_submission(course_var):
+    from grader.course import ROOT
+
+    path = submit(course_var, "linker", f"{A}.ipynb", "{}")
+    refused = _links(path.parent, course_var / "gradebook.db", ROOT / "solutions")
+    result = _graded("linker")
+    grading.merge(result, config=_config("none"))
+    dest = course_var / "autograded" / "linker" / A
+    copied = sorted(str(p.relative_to(dest)) for p in dest.rglob("*"))
+    assert copied == [f"{A}.ipynb", "data", "data/points.csv", "notes.txt"], copied
+    assert (dest / "data" / "points.csv").read_text() == "x,y\n1,2\n"
+    said = "\n".join(result.notes)
+    for name, kind in refused.items():
+        assert f"linker/{A}/{name} is {kind}" in said, (name, said)
+    assert load_result(A, "linker").notes == result.notes  # saved with the result
+
+
+def test_a_linked_timestamp_or_chapter_folder_is_not_followed(course_var):
+    import os
+
+    outside = course_var.parent / "outside"
+    (outside / A).mkdir(parents=True)
+    (outside / "stamp.txt").write_text("2020-01-01 00:00:00 UTC")
+    (outside / A / "stolen.txt").write_text("someone else's file")
+    path = submit(course_var, "stamper", f"{A}.ipynb", "{}")
+    os.symlink(outside / "stamp.txt", path.parent / "timestamp.txt")
+    (course_var / "submitted" / "folder-linker").mkdir()
+    os.symlink(outside / A, course_var / "submitted" / "folder-linker" / A)
+    for student in ("stamper", "folder-linker"):
+        result = _graded(student)
+        grading.merge(result, config=_config("none"))
+        gb, nb = _submission(student)
+        with gb:
+            assert str(nb.assignment.timestamp)[:4] != "2020", student
+        assert any("is a symbolic link" in n for n in result.notes), (student, result.notes)
+    assert "timestamp.txt is a symbolic link" in " ".join(load_result(A, "stamper").notes)
+    assert not (course_var / "autograded" / "folder-linker" / A / "stolen.txt").exists()
+
+
+def test_a_file_with_another_hard_link_is_not_copied(course_var):
+    import os
+
+    path = submit(course_var, "hardlinker", f"{A}.ipynb", "{}")
+    secret = course_var / "secret.txt"
+    secret.write_text("the instructor's")
+    os.link(secret, path.parent / "copy.txt")
+    result = _graded("hardlinker")
+    grading.merge(result, config=_config("none"))
+    assert not (course_var / "autograded" / "hardlinker" / A / "copy.txt").exists()
+    assert any("copy.txt has other hard links" in n for n in result.notes), result.notes
+
+
+def test_merge_stores_the_graded_notebook_inert(course_var):
+    submit(course_var, "scripter", f"{A}.ipynb", "{}")
+    result = _graded("scripter")
+    nb = nbformat.reads(result.notebook, as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [new_output("display_data", data={"text/html": "<script>alert(1)</script>",
+                                                      "application/javascript": "alert(2)"})]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    result.notebook = nbformat.writes(nb)
+    grading.merge(result, config=_config("none"))
+    stored = nbformat.read(result.autograded_path, as_version=4)
+    out = next(c for c in stored.cells if c.cell_type == "code").outputs[0]
+    assert set(out.data) == {"text/plain"} and "<script>alert(1)</script>" in out.data["text/plain"]
+    assert "widgets" not in stored.metadata
+    gb, sub = _submission("scripter")
+    with gb:
+        assert sub.score == 10  # grades are read before the notebook is made inert
