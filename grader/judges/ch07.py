@@ -10,19 +10,20 @@ TORCH_DROPOUT = {name: "the exercise says: write dropout yourself, not with torc
 
 SCRIPTED = '''
 class Scripted(nn.Module):
-    """Logits from a script: in training mode pass k returns script[k]; in eval mode eval_logits.
-    Notes whether each training-mode pass ran with gradient recording on."""
+    """Training mode: pass k gives script[k % len(script)]; eval mode: eval_logits. Notes whether
+    each training-mode pass recorded gradients."""
     def __init__(self, script, eval_logits):
         super().__init__()
-        self.script, self.eval_logits, self.calls, self.grad_on = script, eval_logits, 0, []
-        self.scale = nn.Parameter(torch.ones(()))
+        self.script, self.eval_logits, self.grad_on = script, eval_logits, []
+        self.weight = nn.Parameter(torch.tensor(1.0))
+    @property
+    def calls(self):
+        return len(self.grad_on)
     def forward(self, X):
-        if not self.training:
-            return self.eval_logits * self.scale
-        self.grad_on.append(torch.is_grad_enabled())
-        out = self.script[self.calls % len(self.script)]
-        self.calls += 1
-        return out * self.scale
+        if self.training:
+            self.grad_on.append(torch.is_grad_enabled())
+            return self.weight * self.script[(len(self.grad_on) - 1) % len(self.script)]
+        return self.weight * self.eval_logits
 '''
 
 
