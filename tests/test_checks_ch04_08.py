@@ -317,8 +317,6 @@ def test_ch06_solutions_pass():
     ns = answers("06", "ex1-l2-penalty", "cell-009", "ex2-train-scratch", "ex3-sgd-decay")
     ch06.check_train_scratch(ns["train_scratch"])
     ch06.check_sgd_decay(ns["sgd_decay"])
-    exec(hidden("06", "ex2-train-scratch-tests"), ns)
-    exec(hidden("06", "ex3-sgd-decay-tests"), ns)
 
 
 def test_ch06_decaying_the_bias_fails():
@@ -333,9 +331,7 @@ def test_ch06_decaying_the_bias_fails():
 def test_ch07_dropout_layer_and_net_solutions_pass():
     ns = answers("07", "ex1-dropout-layer", "ex2-dropout-net")
     ch07.check_dropout_layer(ns["dropout_layer"])
-    exec(hidden("07", "ex1-dropout-layer-tests"), ns)
     ch07.check_dropout_net(ns["Net"])
-    exec(hidden("07", "ex2-dropout-net-tests"), ns)
 
 
 def exact_count_dropout(X, dropout):
@@ -353,8 +349,6 @@ def exact_count_dropout(X, dropout):
 def test_ch07_dropout_keeping_a_fixed_count_fails():
     with pytest.raises(AssertionError, match="Do not keep a fixed number"):
         ch07.check_dropout_layer(exact_count_dropout)
-    with pytest.raises(AssertionError, match="the kept count must vary"):
-        exec(hidden("07", "ex1-dropout-layer-tests"), {"torch": torch, "dropout_layer": exact_count_dropout})
 
 
 MC_OK = {
@@ -498,7 +492,8 @@ def namespace(ex: NewExercise, answer: str | tuple[str, str] | None = None) -> d
 
 def run_checks(ex: NewExercise, ns: dict) -> None:
     ex.check(ns[ex.name])
-    exec(hidden(ex.chapter, ex.tests), ns)
+    if not judged(ex.chapter):
+        exec(hidden(ex.chapter, ex.tests), ns)
 
 
 RIGHT = [(key, what) for key, ex in NEW.items() for what in [None, *sorted(ex.correct)]]
