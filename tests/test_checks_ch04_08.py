@@ -492,8 +492,7 @@ def namespace(ex: NewExercise, answer: str | tuple[str, str] | None = None) -> d
 
 def run_checks(ex: NewExercise, ns: dict) -> None:
     ex.check(ns[ex.name])
-    if not judged(ex.chapter):
-        exec(hidden(ex.chapter, ex.tests), ns)
+    exec(hidden(ex.chapter, ex.tests), ns)   # "" where a judge decides
 
 
 RIGHT = [(key, what) for key, ex in NEW.items() for what in [None, *sorted(ex.correct)]]
