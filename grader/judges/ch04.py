@@ -159,7 +159,7 @@ X0, y0 = X.clone(), y.clone()
 batches = [(X[i:i + bs], y[i:i + bs]) for i in range(0, len(X), bs)]
 outs = [sgd_epoch(net, ps, batches, lr) for _ in range(epochs)]
 result = (outs, [p.detach() for p in ps], [p.grad for p in ps], [p.is_leaf and p.requires_grad for p in ps],
-          torch.equal(X, X0) and torch.equal(y, y0))
+          torch.equal(X, X0) and torch.equal(y, y0), torch.rand(4))
 """
 
 
@@ -174,8 +174,10 @@ def sgd_epoch(t: Trial):
     values = [t.randn(d, hid) * 0.4, t.randn(hid) * 0.1, t.randn(hid, q) * 0.4, t.randn(q) * 0.1]
     lr, epochs = 0.1 + 0.4 * float(t.rand(1)), 3
     got, want = t.both(SGD_CODE, values=values, X=X, y=y, bs=bs, lr=lr, epochs=epochs)
-    (outs, ps, grads, leaves, untouched), (outs_ref, ps_ref, _, _, _) = plain(got), plain(want)
+    (outs, ps, grads, leaves, untouched, after), (outs_ref, ps_ref, _, _, _, after_ref) = plain(got), plain(want)
     t.check(untouched, "sgd_epoch changed the minibatches it was given: leave X and y as they are")
+    t.close(after, after_ref, "sgd_epoch changed the global random generator (reseeded it, or drew from it): "
+                              "it has no randomness of its own, leave the generator alone")
     t.check(isinstance(outs, list) and all(isinstance(o, (tuple, list)) and len(o) == 2 for o in outs),
             "sgd_epoch should return a pair (mean loss, accuracy)")
     t.check(all(leaves), "the parameters should stay leaf tensors that require gradients: update them in "

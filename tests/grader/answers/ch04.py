@@ -140,6 +140,10 @@ WRONG = {
             "    size = None\n" + _FORWARD + _STEP + _TALLY.replace("count += len(y)", "size = size or len(y)\n"
                                                                  "        count += size")
             .replace("float(l) * len(y)", "float(l) * (size or len(y))"))),
+        ("two passes per epoch", _sgd("    for _ in range(2):\n" + "\n".join(
+            "    " + line for line in (_FORWARD + _STEP + _TALLY).splitlines()),
+            "    return total_loss / count, correct / count")),
+        ("reseeds", _sgd("    torch.manual_seed(0)\n" + _FORWARD + _STEP + _TALLY)),
     ]),
     "ex4-trained-mlp-tests": ("ex4-sgd-epoch", [
         ("training cell not run", "params = init_params(784, 256, 10)"),
@@ -151,6 +155,8 @@ WRONG = {
         ("params deleted", "del params"),
         ("a narrower hidden layer", "params = [_trained[0][:, :128], _trained[1][:128], _trained[2][:128], _trained[3]]"),
         ("zero second layer", "params = [_trained[0], _trained[1], torch.zeros(256, 10), _trained[3]]"),
+        ("listed in another order", "params = [_trained[1], _trained[0], _trained[3], _trained[2]]"),
+        ("stopped early, as float64", "params = [p.double().requires_grad_() for p in _early]"),
     ]),
     "ex5-f1-macro-tests": ("ex5-f1-macro", [
         ("accuracy", _F1 + "    return float((y_true == y_pred).float().mean())"),
