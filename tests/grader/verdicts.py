@@ -136,6 +136,7 @@ def check_chapter(chapter: str, secret: bytes | None = None) -> Report:
             report.problems.append(f"the catalog names {gid}, which has no judge")
     kernel = Kernel(a)
     try:
+        kernel.run(getattr(cat, "SETUP", ""))   # what notebook cells (not definitions) leave for a judge
         base = run_judges(a, "verdicts", kernel.probe, secret=secret)
         for gid, v in base.items():
             if not v.passed:
