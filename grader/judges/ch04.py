@@ -352,3 +352,120 @@ def resume_training(t: Trial):
         t.check(epoch == total and rows == total,
                 "after resuming, the checkpoint file should hold the whole run (pass the same checkpoint_path "
                 "to train_with_metrics, so that it can be interrupted again)")
+
+
+# --------------------------------------------------------------------------- 4.7
+
+SIMPLE = '''
+import os, tempfile
+import torch
+from torch import nn
+
+class Watched(nn.Module):
+    """A small classifier that notes where its inputs are and can crash on a given call."""
+    def __init__(self, seed, dropout=0.0, crash_at=None):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.net = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Dropout(dropout), nn.Linear(16, 3))
+        self.crash_at, self.calls, self.places = crash_at, 0, set()
+    def forward(self, X):
+        self.calls += 1
+        self.places.add((X.device.type, next(self.parameters()).device.type))
+        if self.calls == self.crash_at:
+            raise RuntimeError("simulated crash")
+        return self.net(X)
+
+seen = []
+def top(y_true, y_scores):
+    seen.append((tuple(y_true.shape), tuple(y_scores.shape)))
+    if y_scores.ndim != 2:
+        return float("nan")
+    return float(torch.softmax(y_scores.float(), dim=1).max(dim=1).values.mean())
+
+def acc(y_true, y_scores):
+    return float((y_scores.argmax(dim=1) == y_true).float().mean()) if y_scores.ndim == 2 else float("nan")
+
+train_iter = TensorLoader(Xs[:n_train], ys[:n_train], batch, shuffle=True, device=torch.device("cpu"))
+test_iter = TensorLoader(Xs[n_train:], ys[n_train:], 30, device=torch.device("cpu"))
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+def run(seed, epochs, path=None, dropout=0.0, crash_at=None, score_funcs=None):
+    m = Watched(seed, dropout, crash_at)
+    opt = torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9)
+    return m, train_simple_network(m, nn.CrossEntropyLoss(), train_iter, test_iter, epochs=epochs,
+                                   device=device, score_funcs=score_funcs, checkpoint_file=path,
+                                   optimizer=opt)
+
+def table(df):
+    return {str(c): [float(v) for v in df[c]] for c in df.columns if c != "total time"}
+
+m, first = run(5, epochs, dropout=0.3, score_funcs={"acc": acc, "top": top})
+times = [float(v) for v in first["total time"]] if "total time" in first.columns else None
+places = sorted(m.places)
+m_a, full = run(5, epochs + 1)
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "run.pt")
+    batches = len(list(train_iter)) + len(list(test_iter))
+    crashed = False
+    try:
+        run(5, epochs + 1, path, crash_at=2 * batches + 3)
+    except RuntimeError:
+        crashed = True
+    saved = load_checkpoint(path) if os.path.exists(path) else None
+    saved_info = None if saved is None else (int(saved["epoch"]), len(saved["results"]),
+                                              bool(saved["optimizer_state_dict"]["state"]))
+    m_c, resumed = run(77, epochs + 1, path)
+    after = int(load_checkpoint(path)["epoch"])
+    m_d, finished = run(78, epochs + 1, path)
+plain_run = run(5, 2)[1]
+result = dict(first=table(first), times=times, places=places, seen=seen[:2], full=table(full),
+              crashed=crashed, saved=saved_info, resumed=table(resumed), after=after,
+              finished=(m_d.calls, len(finished)), plain_columns=sorted(map(str, plain_run.columns)),
+              weights=[p.detach().cpu() for p in m_c.parameters()],
+              weights_full=[p.detach().cpu() for p in m_a.parameters()])
+'''
+
+
+@judge("ex7-train-simple-network-tests", timeout=90)
+def train_simple_network(t: Trial):
+    n_train = t.size(70, 110)
+    batch = t.choice([b for b in (12, 16, 20) if n_train % b])
+    Xs = t.randn(n_train + 30, 4)
+    ys = (Xs[:, 0] > 0).long() + (Xs[:, 1] * Xs[:, 2] > 0).long()
+    lr, epochs = t.choice([0.05, 0.1, 0.2]), t.choice([2, 3])
+    got, want = t.both(SIMPLE, Xs=Xs, ys=ys, n_train=n_train, batch=batch, lr=lr, epochs=epochs)
+    got, want = plain(got), plain(want)
+    first, ref = got["first"], want["first"]
+    t.check(sorted(first) == sorted(ref),
+            f"the results table should have the columns {sorted(list(ref) + ['total time'])}; "
+            f"got {sorted(list(first) + (['total time'] if got['times'] is not None else []))[:12]}")
+    t.check(first["epoch"] == ref["epoch"], f"one row per epoch, epoch = 1 .. {epochs}")
+    t.check(got["times"] is not None and got["times"][0] >= 0 and got["times"] == sorted(got["times"]),
+            "\"total time\" should be the seconds spent training so far: never negative, never falling")
+    t.check(got["seen"] == want["seen"],
+            "each score function should get the labels (n,) and the model's raw scores (n, q) of the "
+            "whole pass at once, not argmax labels and not one batch at a time")
+    t.check(got["places"] == want["places"],
+            "the model and every batch should be moved to the device passed in")
+    for col in ref:
+        t.close(first[col], ref[col], f"the column \"{col}\" differs from what the docstring describes "
+                "(losses are means per example over the pass; the training columns come from the "
+                "predictions made while training; the test columns from one pass in eval mode without "
+                "gradients after the epoch)", atol=1e-5, rtol=1e-4)
+    t.check(got["crashed"], "a crash inside training should not be caught: let the error through")
+    t.check(got["saved"] is not None, "no checkpoint after two finished epochs: save one after every epoch")
+    t.check(got["saved"] == want["saved"],
+            "the checkpoint should hold the epoch, the results so far and the optimizer's state "
+            "(save it after every epoch with save_checkpoint)")
+    t.check(got["after"] == want["after"], "keep checkpointing after resuming")
+    t.close(got["resumed"], want["resumed"], "a run resumed from the checkpoint should give the same "
+            "results as an uninterrupted run: restore the model, the optimizer, the random state and "
+            "the results, and go on from the next epoch", atol=1e-5, rtol=1e-4)
+    t.close(got["resumed"], got["full"], "a run resumed from the checkpoint should give the same "
+            "results as an uninterrupted run", atol=1e-5, rtol=1e-4)
+    t.close(got["weights"], got["weights_full"], "the resumed weights differ from an uninterrupted run",
+            atol=1e-5, rtol=1e-4)
+    t.check(got["finished"] == want["finished"],
+            "a finished run (its checkpoint at the last epoch) should train nothing and return its table")
+    t.check(got["plain_columns"] == want["plain_columns"],
+            "without score functions the table has only epoch, total time, train loss and test loss")

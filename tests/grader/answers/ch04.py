@@ -275,3 +275,50 @@ RIGHT = {
          "                              animate=animate)"),
     ]),
 }
+
+
+# --- 4.7 train_simple_network: wrong answers as edits of the solution -------------------
+
+def _tsn(*pairs):
+    import json
+    import re
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[3] / "solutions" / ASSIGNMENT /
+                     f"{ASSIGNMENT}.ipynb").read_text())
+    source = next("".join(c["source"]) for c in nb["cells"]
+                  if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex7-train-simple-network")
+    source = re.sub(r"\n?\s*### (BEGIN|END) SOLUTION", "", source)
+    for old, new in pairs:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source
+
+
+WRONG["ex7-train-simple-network-tests"] = ("ex7-train-simple-network", [
+    ("argmax labels for the score functions",
+     _tsn(("scores.append(y_hat.detach().cpu())", "scores.append(y_hat.detach().argmax(dim=1).cpu())"))),
+    ("the checkpoint is never read",
+     _tsn(("if checkpoint_file is not None and os.path.exists(checkpoint_file):", "if False:"))),
+    ("the optimizer's state not restored",
+     _tsn(('optimizer.load_state_dict(checkpoint["optimizer_state_dict"])', "pass"))),
+    ("torch's random state not restored", _tsn(('torch.set_rng_state(checkpoint["rng_state"])', "pass"))),
+    ("epochs counted from the checkpoint on",
+     _tsn(("range(len(rows) + 1, epochs + 1)", "range(len(rows) + 1, len(rows) + epochs + 1)"))),
+    ("the mean of the batch means",
+     _tsn(("total += float(loss.detach()) * len(y)", "total += float(loss.detach())"),
+          ("return total / len(y_true)", "return total / len(labels)"))),
+    ("no evaluation mode for the test pass", _tsn(("model.eval()", "pass"))),
+    ("a checkpoint only after the last epoch",
+     _tsn(("if checkpoint_file is not None:\n", "if checkpoint_file is not None and epoch == epochs:\n"))),
+])
+RIGHT["ex7-train-simple-network-tests"] = ("ex7-train-simple-network", [
+    ("its own checkpoint dict, loss.item() * X.shape[0]",
+     _tsn(("save_checkpoint(checkpoint_file, model, optimizer, epoch, pd.DataFrame(rows))",
+           "torch.save({'epoch': epoch, 'model_state_dict': model.state_dict(), "
+           "'optimizer_state_dict': optimizer.state_dict(), 'results': pd.DataFrame(rows), "
+           "'rng_state': torch.get_rng_state()}, checkpoint_file)"),
+          ("total += float(loss.detach()) * len(y)", "total += loss.item() * X.shape[0]"))),
+    ("a results dict turned into a DataFrame at the end",
+     _tsn(("rows.append(row)", "rows = rows + [dict(row)]"))),
+])
