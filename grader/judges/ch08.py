@@ -239,7 +239,7 @@ result = (tuple(first), tuple(second), shapes, same_rows)
 def depth_scan(t: Trial):
     import torch
 
-    width, batch_size = t.size(24, 48), t.size(60, 100)
+    width, batch_size = t.size(64, 96), t.size(100, 160)
     gains = t.choice([[0.5, 2.0], [0.6, 1.6], [0.7, 2.5], [1.7, 0.5]])
     depths = [1, t.size(3, 5)]
     got = t.student(SCAN, kind="linear", gains=gains, depths=depths, width=width, batch_size=batch_size)
@@ -262,20 +262,23 @@ def depth_scan(t: Trial):
     t.check(not torch.equal(act, plain(second[0])), "two calls of depth_scan gave the same numbers: draw new "
                                                     "networks on every call (do not reseed the random generator)")
     # a linear layer with weights N(0, g^2 / width) multiplies the std of the signal, and of the
-    # gradient on its way back, by g
+    # gradient on its way back, by g. Sampling noise: at most 0.022 (L = 1) and 0.075 (L = 5) in
+    # 240 runs of the reference at these sizes; the tolerance is three to four times that.
     want = torch.tensor([[L * math.log10(g) for L in depths] for g in gains])
+    tol = torch.tensor([[0.05 + 0.04 * L for L in depths] for _ in gains])
     for label, x, what in [("act", act, "the output H(L)"), ("grad", grad, "the input's gradient dJ/dH(0)")]:
         err = float((x.double() - want).abs().max())
-        t.check(err < 0.12, f"with the identity as activation, {label} (log10 of the std of {what}) should "
-                            f"be about L * log10(g); yours is off by up to {err:.2f}. Check the weights' std "
-                            "g / sqrt(width), the base-10 logarithm, the standard deviation (not the "
-                            "variance) and which tensor's gradient you read")
-    # ReLU and tanh against the reference, on the same gains and depths: sizes that differ by more
-    # than the sampling noise
-    for kind, gs, ds in [("relu", [1.0, 2.0], [1, 6]), ("tanh", [0.5, 3.0], [8])]:
-        got, want = t.both(SCAN, kind=kind, gains=gs, depths=ds, width=2 * width, batch_size=batch_size)
-        for k, label in [(0, "act"), (1, "grad")]:
-            err = float((plain(got[0][k]).double() - plain(want[0][k]).double()).abs().max())
-            t.check(err < 0.25, f"with {kind} as activation, {label} is off by up to {err:.2f} in log10: "
-                                "apply the activation after every matrix product, and read act from the "
-                                "output H(L) and grad from the input H(0)")
+        t.check(bool(((x.double() - want).abs() < tol).all()),
+                f"with the identity as activation, {label} (log10 of the std of {what}) should be about "
+                f"L * log10(g); yours is off by up to {err:.2f}. Check the weights' std g / sqrt(width), the "
+                "base-10 logarithm, the standard deviation (not the variance) and which tensor's gradient "
+                "you read")
+    # tanh saturates: its output stays bounded while its gradient grows with a large gain, so act and
+    # grad differ there by about 1.1 in log10. Reference against reference differs by at most 0.064
+    # in 120 runs at these sizes.
+    got, want = t.both(SCAN, kind="tanh", gains=[0.5, 3.0], depths=[8], width=2 * width, batch_size=batch_size)
+    for k, label in [(0, "act"), (1, "grad")]:
+        err = float((plain(got[0][k]).double() - plain(want[0][k]).double()).abs().max())
+        t.check(err < 0.3, f"with tanh as activation, {label} is off by up to {err:.2f} in log10: apply the "
+                           "activation after every matrix product, and read act from the output H(L) and "
+                           "grad from the input H(0)")

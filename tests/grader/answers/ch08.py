@@ -50,6 +50,7 @@ WRONG = {
         ("norms, not squared norms", _forward(_CE, "lambd / 2 * (W1.norm() + W2.norm())")),
         ("a hard-coded lambda", _forward(_CE, "1e-3 / 2 * ((W1 ** 2).sum() + (W2 ** 2).sum())")),
         ("sigmoid hidden units", _forward(_CE, _PEN, hidden="torch.sigmoid(Z)")),
+        ("an in-place ReLU that overwrites Z", _forward(_CE, _PEN, hidden="Z.clamp_(min=0)")),
     ]),
     "ex2-backward-tests": ("ex2-backward", [
         ("forgets the 1/n", _backward(dO="torch.softmax(O, dim=1) - F.one_hot(y, W2.shape[1]).to(O.dtype)")),
@@ -67,6 +68,8 @@ WRONG = {
          _backward(dO="(torch.exp(O) / torch.exp(O).sum(1, keepdim=True) - F.one_hot(y, W2.shape[1]).to(O.dtype))"
                       " / len(y)")),
         ("the mask from the gradient", _backward(mask="(dH > 0).to(dH.dtype)")),
+        ("shifts the cache's O in place",
+         _backward(head="    cache['O'] -= cache['O'].max(dim=1, keepdim=True).values\n")),
     ]),
     "ex3-xavier-tests": ("ex3-xavier", [
         ("variance 1 / n_in", _init("xavier_init", "return torch.randn(n_in, n_out) * math.sqrt(1 / n_in)")),
@@ -115,6 +118,7 @@ WRONG = {
          _scan(layer="H = activation(H) @ (torch.randn(width, width) * g / math.sqrt(width))",
                objective="H = activation(H)\n            (H * torch.randn_like(H)).sum().backward()")),
         ("act and grad swapped", _scan(act="H0.grad.std().log10()", grad="H.detach().std().log10()")),
+        ("a hard-coded ReLU", _scan(layer="H = torch.relu(H @ (torch.randn(width, width) * g / math.sqrt(width)))")),
         ("no activation on the last layer",
          _scan(layers="range(L - 1)", objective="H = H @ (torch.randn(width, width) * g / math.sqrt(width))\n"
                                                 "            (H * torch.randn_like(H)).sum().backward()")),
