@@ -20,6 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
@@ -28,7 +29,8 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
 
-from .judge import ProbeTimeout, install_code, judges_for, probe_expression, reply_of, run_judges
+from .judge import (ProbeTimeout, install_code, judges_for, probe_expression, reply_of, run_judges,
+                    warm_up_code)
 from .sandbox import (KernelCgroup, Limits, MemoryMonitor, describe_exit, kernel_command, kernel_uid,
                       reap_user)
 from .sanitize import guard_install_expression, guard_report, guard_restore_expression
@@ -78,6 +80,7 @@ class Job:
     student: str = ""
     cgroup: KernelCgroup | None = None
     with_d2l: bool = True
+    prepare: Callable[[], object] | None = None   # makes the scratch folder anew
     uid: int | None = field(init=False)
     max_bytes: int = field(init=False)
     max_notebook_bytes: int = field(init=False)
@@ -270,6 +273,7 @@ class SandboxedExecute(Execute):
                    if c.metadata.get("nbgrader", {}).get("grade")}
         if self._check(full=True) is None:
             self.verdict_note = "the notebook interferes with the kernel; judged as it is"
+        self.run_code(warm_up_code(self.job.assignment), GUARD_TIMEOUT)
         left = max(JUDGE_BUDGET, self.deadline - time.monotonic())
         self.verdicts = run_judges(self.job.assignment, self.job.student, self._probe, present=present,
                                    budget=left)
@@ -327,6 +331,10 @@ class SandboxedExecute(Execute):
                             code = None
                     why = self.stop_reason or describe_exit(code)
                     self.job.clean_up()
+                    if self.job.prepare is not None:
+                        # a fresh folder (and home) for the next kernel: nothing the dead
+                        # one wrote (a startup file, a patched package) carries over
+                        self.job.prepare()
                     if self.current is None or self.current in self.dead:
                         raise
                     self.dead[self.current] = why

@@ -128,15 +128,17 @@ def grade_one(assignment: str, student: str, submission: Path, *,
         if uid is not None:
             reap_user(uid)
             cgroup = KernelCgroup.create(limits)
-        left_out = prepare_scratch(
-            scratch, submission.parent if submission.parent.name == assignment else None, owner=uid)
+        prepare = functools.partial(prepare_scratch, scratch,
+                                    submission.parent if submission.parent.name == assignment else None,
+                                    owner=uid)
+        left_out = prepare()
         result.notes += [f"not given to the notebook: {what}" for what in left_out]
         resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
                                   "student": student, "db_url": _gradebook_snapshot(assignment)},
                      "metadata": {"path": str(scratch)}}
         nb = _sanitize(nb, resources, config)
         job = Job(scratch=scratch, limits=limits, slot=slot, assignment=assignment, student=student,
-                  cgroup=cgroup, with_d2l=tests_use_d2l(nb))
+                  cgroup=cgroup, with_d2l=tests_use_d2l(nb), prepare=prepare)
         make = functools.partial(make_executor, config, job)
         executor = make()
         try:

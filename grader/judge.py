@@ -45,6 +45,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -55,6 +56,7 @@ from .course import ROOT
 # ones; any other name is the student's own text and is not shown.
 SAFE_EXCEPTIONS = frozenset(n for n, v in vars(builtins).items()
                             if isinstance(v, type) and issubclass(v, BaseException))
+_REFERENCE_LOCK = threading.RLock()
 MAX_REPLY = 64 << 20          # bytes of one probe reply the grader reads
 DEFAULT_TIMEOUT = 20.0        # seconds one probe may run in the kernel
 
@@ -121,6 +123,19 @@ def judges_for(assignment: str) -> list[Judge]:
         if e.name != f"grader.judges.{name}":
             raise
     return list(_REGISTRY.get(assignment, []))
+
+
+def warm_up_code(assignment: str) -> str:
+    """Code that imports, before any probe is timed, what the chapter's judges watch (the
+    helper packages holding the forbidden twins) and what a first training step loads."""
+    modules = {"torch", "torch.optim"}
+    for j in judges_for(assignment):
+        for dotted in j.forbid:
+            parts = dotted.split(".")
+            modules.add("d2l.torch" if parts[0] == "d2l" else parts[0])
+    # import_module binds no name in the student's namespace
+    return "".join(f"try:\n    __import__('importlib').import_module({m!r})\nexcept Exception:\n    pass\n"
+                   for m in sorted(modules))
 
 
 def check_order(assignment: str, test_ids: list[str], solution_names: dict[str, str]) -> list[str]:
@@ -444,11 +459,12 @@ class Trial:
         """Run ``code`` against the reference solution, in this process, on a copy of ``inputs``."""
         from .kernel.runtime import _seed, encode
 
-        ns = dict(_reference_namespace(self.assignment))
-        ns.update(copy.deepcopy(inputs))
-        _seed(seed)
-        exec(compile(code, f"<probe {self.grade_id}>", "exec"), ns)
-        return decode(json.loads(json.dumps(encode(ns.get("result")))))
+        with _REFERENCE_LOCK:  # the global generators are the process's: one reference at a time
+            ns = dict(_reference_namespace(self.assignment))
+            ns.update(copy.deepcopy(inputs))
+            _seed(seed)
+            exec(compile(code, f"<probe {self.grade_id}>", "exec"), ns)
+            return decode(json.loads(json.dumps(encode(ns.get("result")))))
 
     def both(self, code: str, *, inject: tuple[str, ...] = (), **inputs):
         """(student's value, reference's value) of ``code`` on the same inputs and seed."""

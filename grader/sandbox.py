@@ -2,10 +2,11 @@
 
 Only the *kernel* (the process that runs student code) is sandboxed; the
 grading process around it (nbgrader's preprocessors, the private copy of the
-gradebook that holds the hidden tests) stays outside, and the kernel is given
-the test cells one at a time over the Jupyter protocol, as in a normal
-``nbgrader autograde``. The kernel talks to the grader over Unix sockets in its
-scratch folder (``transport = "ipc"``), so it needs no network at all.
+gradebook, the judges and the reference solutions of grader.judge) stays
+outside, and the kernel is given the cells one at a time over the Jupyter
+protocol, then the judges' probes, which send back values only. The kernel talks
+to the grader over Unix sockets in its scratch folder (``transport = "ipc"``), so
+it needs no network at all.
 
 What is enforced, for each submission (limits from ``c.Sandbox`` in
 ``grader/nbgrader_config.py``; see :class:`Limits`):
@@ -75,17 +76,16 @@ It drops bubblewrap, the separate user, the process limit and the cgroup, and
 keeps the kernel environment (:func:`kernel_environment`) and the other
 per-process limits.
 
-What the sandbox does not stop: code in the kernel can read the source of the
-test cell that calls it, hidden tests included (``linecache``, the stack,
-``In``), and try to carry it out in what the grader reports. The grader keeps
-only the first line, at most 200 characters, of a test cell's error message,
-withholds a message that quotes a hidden-test line of 20 characters or more or
-holds a run of 40 or more base64/hex-like characters, and reports only the
-exception's name for a solution cell; the feedback page redacts hidden-test
-lines again. A leak in other clothes (words, short pieces over many
-submissions, the score pattern itself) is not prevented: hidden tests keep
-students honest, they are not secrets that survive a determined student; the
-autograded notebook shows such code to the instructor.
+What the sandbox does not need to stop: code in the kernel can read and change
+everything in its own process, the grader's probe runtime included, and shape
+what it sends back. No verdict depends on that: the judges choose secret inputs
+and compare the returned values with the reference solution's in the grading
+process (grader.judge), and no judge's code or reference solution is ever in the
+kernel, except the reference versions of earlier exercises that a judge swaps in
+while it probes a later one (after the last cell, so no student cell runs after
+them). A chapter still graded by hidden tests keeps the older defence: only the
+first line of a test cell's message, withheld when it quotes a hidden-test line
+or holds a long encoded-looking run, and the feedback page redacts again.
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ def check_softmax_regression(softmax_regression):
     assert tuple(O.shape) == (5, 10), f"5 images and 10 classes give logits of shape (5, 10), got {tuple(O.shape)}"
     expected = X.reshape(5, 784) @ W + b
     assert torch.allclose(O, expected, atol=1e-4), \
-        "the logits should be X.reshape(-1, 784) @ W + b (no softmax: the loss applies it)"
+        ("the logits should be each image flattened into a row of W.shape[0] pixel values, times W, plus b "
+         "(no softmax: the loss applies it)")
 
 
 @exercise("3.2 accuracy",

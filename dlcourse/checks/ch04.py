@@ -186,3 +186,64 @@ def check_resume_training(resume_training):
         assert torch.allclose(p, q, atol=1e-5), \
             ("the resumed weights differ from an uninterrupted run of 3 epochs: restore the model, the "
              "optimizer (its momentum) and torch's random state before training on")
+
+
+@exercise("4.7 train_simple_network",
+          hint="Every epoch: put the model in training mode and step on each batch, moved to the device; keep "
+               "each batch's labels and raw outputs and hand all of them to the score functions at the end "
+               "of the pass. Then score the test set in evaluation mode without gradients, add a row, and "
+               "save the checkpoint. Before the first epoch, if the checkpoint file exists, restore all it "
+               "holds and carry on after its last epoch, up to `epochs` in all.")
+def check_train_simple_network(train_simple_network):
+    import pandas as pd
+
+    from ..data import TensorLoader
+    from ..metrics import load_checkpoint
+
+    cpu = torch.device("cpu")
+    X, y = _blobs(1, n=96)
+    train_iter = TensorLoader(X[:72], y[:72], 16, shuffle=True, device=cpu)
+    test_iter = TensorLoader(X[72:], y[72:], 24, device=cpu)
+    shapes = []
+
+    def width(y_true, y_scores):          # records what a score function is given
+        shapes.append((tuple(y_true.shape), tuple(y_scores.shape)))
+        return float(y_scores.shape[-1]) if y_scores.ndim == 2 else -1.0
+
+    def run(seed, epochs, path=None, funcs=None):
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3))
+        trainer = torch.optim.SGD(net.parameters(), lr=0.2, momentum=0.9)
+        table = train_simple_network(net, nn.CrossEntropyLoss(), train_iter, test_iter, epochs=epochs,
+                                     device=cpu, score_funcs=funcs, checkpoint_file=path, optimizer=trainer)
+        return net, table
+
+    net, table = run(3, 2, funcs={"width": width})
+    assert isinstance(table, pd.DataFrame), f"return a pandas DataFrame, got {type(table).__name__}"
+    expected = {"epoch", "total time", "train loss", "train width", "test loss", "test width"}
+    assert set(table.columns) == expected, f"the columns should be {sorted(expected)}, got {list(table.columns)}"
+    assert list(table["epoch"]) == [1, 2], f"one row per epoch, numbered 1 and 2; got {list(table['epoch'])}"
+    assert shapes and shapes[0] == ((72,), (72, 3)), \
+        (f"a score function should get all the examples of a pass at once, y_true (72,) and the model's "
+         f"scores (72, 3), not argmax labels (an AUC needs scores); it got shapes {shapes[0] if shapes else None}")
+    with torch.no_grad():
+        want = float(nn.functional.cross_entropy(net(X[72:]), y[72:]))
+    got = float(table["test loss"].iloc[-1])
+    assert abs(got - want) < 1e-5, \
+        f"the last test loss should be the trained model's mean loss on the test set, {want:.5f}; got {got:.5f}"
+
+    net_full, full = run(3, 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "simple.pt")
+        run(3, 1, path)
+        saved = load_checkpoint(path)
+        missing = {"epoch", "model_state_dict", "optimizer_state_dict", "results"} - set(saved)
+        assert not missing, f"the checkpoint lacks {sorted(missing)}"
+        net_resumed, resumed = run(42, 3, path)      # a restart: other weights, an empty optimizer
+        assert list(resumed["epoch"]) == [1, 2, 3], \
+            (f"resumed from epoch 1 to epochs=3, the table should have the epochs [1, 2, 3], got "
+             f"{list(resumed['epoch'])}: `epochs` counts the whole run, including the saved epochs")
+    for got_p, want_p in zip(net_resumed.parameters(), net_full.parameters()):
+        assert torch.allclose(got_p, want_p, atol=1e-5), \
+            ("the resumed weights differ from an uninterrupted run of 3 epochs: restore the model, the "
+             "optimizer (its momentum) and torch's random state from the checkpoint")

@@ -31,7 +31,7 @@ MAX_DEPTH = 20
 def _tensor(kind, arr, extra):
     import numpy as np
 
-    arr = np.ascontiguousarray(arr)
+    arr = np.array(arr, copy=True, order="C")   # (ascontiguousarray would make a 0-d array 1-d)
     return dict(extra, t=kind, dtype=str(arr.dtype), shape=list(arr.shape),
                 data=base64.b64encode(arr.tobytes()).decode("ascii"))
 
@@ -150,7 +150,7 @@ class Watch:
     methods by identity."""
 
     def __init__(self, forbidden):
-        self.codes, self.signatures, self.builtins = {}, {}, {}
+        self.codes, self.signatures, self.builtins, self.methods = {}, {}, {}, {}
         for dotted, why in forbidden.items():
             obj = _resolve(dotted)
             obj = getattr(obj, "__func__", obj)
@@ -160,6 +160,9 @@ class Watch:
                 self.signatures[_signature(code)] = why
             elif obj is not None:
                 self.builtins[id(obj)] = (obj, why)
+                if type(obj).__name__ in ("method_descriptor", "wrapper_descriptor"):
+                    # O.logsumexp(1) calls a new bound method each time: match its name and owner
+                    self.methods[obj.__name__] = (obj.__objclass__, why)
         self.seen = []
 
     def _profile(self, frame, event, arg):
@@ -168,6 +171,10 @@ class Watch:
         elif event == "c_call":
             hit = self.builtins.get(id(arg))
             why = hit[1] if hit and hit[0] is arg else None
+            if why is None and self.methods:
+                owner, reason = self.methods.get(getattr(arg, "__name__", None), (None, None))
+                if owner is not None and isinstance(getattr(arg, "__self__", None), owner):
+                    why = reason
         else:
             return
         if why and why not in self.seen:
@@ -175,12 +182,12 @@ class Watch:
 
     def __enter__(self):
         self.before = sys.getprofile()
-        if self.codes or self.builtins:
+        if self.codes or self.builtins or self.methods:
             sys.setprofile(self._profile)
         return self
 
     def __exit__(self, *exc):
-        if (self.codes or self.builtins) and sys.getprofile() != self._profile:
+        if (self.codes or self.builtins or self.methods) and sys.getprofile() != self._profile:
             self.seen.append("the grader's watch on forbidden functions was switched off")
         sys.setprofile(self.before)
         return False

@@ -124,14 +124,16 @@ def test_an_unknown_student_is_neither_graded_nor_added(course_var, capsys):
 def test_a_failed_merge_is_reported_and_the_batch_goes_on(course_var, monkeypatch, capsys):
     for s in ("m1", "m2", "m3"):
         submit(course_var, s, f"{A}.ipynb", "not a notebook either")
-    real = grading.merge
+    from grader import merge as merging
+
+    real = merging.merge
 
     def locked(result, config=None):
         if result.student == "m2":
             raise sqlite3.OperationalError("database is locked")
         return real(result, config)
 
-    monkeypatch.setattr(grading, "merge", locked)
+    monkeypatch.setattr(merging, "merge", locked)
     assert main(["autograde", A, "-s", "m1", "m2", "m3", "-q", "-j", "1"]) == 1
     out = capsys.readouterr().out
     assert "m2: OperationalError: database is locked" in out
@@ -158,13 +160,17 @@ def test_a_guard_that_cannot_be_installed_is_the_graders_error(course_var, monke
 
 def test_d2l_is_guarded_only_where_the_instructors_cells_use_it():
     from grader.course import solution_path
+    from grader.execute import guard_modules, tests_use_d2l
 
-    uses = {a: grading._tests_use_d2l(nbformat.read(solution_path(a), as_version=4))
-            for a in ("01-linear-regression", "02-softmax-regression")}
-    assert uses == {"01-linear-regression": True, "02-softmax-regression": False}
-    modules, aliases = grading._guard_modules("02-softmax-regression", with_d2l=False)
+    nb = nbformat.read(solution_path("02-softmax-regression"), as_version=4)
+    assert not tests_use_d2l(nb)
+    locked = new_code_cell("from d2l import torch as d2l", metadata={"nbgrader": {
+        "locked": True, "grade": False, "solution": False, "grade_id": "uses-d2l"}})
+    nb.cells.append(locked)
+    assert tests_use_d2l(nb)
+    modules, aliases = guard_modules("02-softmax-regression", with_d2l=False)
     assert "d2l.torch" not in modules and "d2l" not in aliases and "torch" in modules
-    modules, aliases = grading._guard_modules("01-linear-regression")
+    modules, aliases = guard_modules("01-linear-regression")
     assert "d2l.torch" in modules and aliases["d2l"] == "d2l.torch"
 
 

@@ -165,9 +165,9 @@ def test_without_cgroups_autograde_says_so_once(monkeypatch, tmp_path, capsys, l
     monkeypatch.setattr(sandbox, "_cgroup_layout", lambda: layout)
     monkeypatch.setenv("DLCOURSE_VAR", str(tmp_path / "var"))
     monkeypatch.setattr(sandbox, "check_bwrap", lambda: None)
-    import grader.grading as grading
+    import grader.runner as runner
 
-    monkeypatch.setattr(grading, "check_bwrap", lambda: None)
+    monkeypatch.setattr(runner, "check_bwrap", lambda: None)
     assert main(["autograde", A, "-q"]) == 0
     out = capsys.readouterr().out
     assert out.count(said) == 1 and out.count("note: no") == 1, out

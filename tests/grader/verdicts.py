@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from grader.judge import (_solution_code, install_code, judges_for, probe_expression,  # noqa: E402
-                          reply_of, run_judges)
+                          reply_of, run_judges, warm_up_code)
 
 ANSWERS = Path(__file__).parent / "answers"
 
@@ -77,6 +77,7 @@ class Kernel:
         self.run("import torch\ntorch.set_num_threads(1)")
         self.run(_solution_code(assignment)[0])
         self.run(install_code(self.name))
+        self.run(warm_up_code(assignment))
 
     def _reply(self, msg_id, timeout):
         deadline = time.monotonic() + timeout
