@@ -2,7 +2,7 @@
 initialisation (see grader.judge)."""
 import math
 
-from grader.judge import Tensor, Trial, judge, plain
+from grader.judge import Fail, ProbeError, Tensor, Trial, judge, plain
 
 ASSIGNMENT = "08-initialization"
 
@@ -21,7 +21,8 @@ NO_NN_INIT = {f"torch.nn.init.{name}": NN_INIT for name in (
 def _labels(t: Trial, n: int, present: int):
     """n class indices in [0, present), every one of them at least once when n allows."""
     y = (t.rand(n) * present).long().clamp(max=present - 1)
-    y[:min(n, present)] = t.rand(min(n, present)).argsort()[:min(n, present)] % present
+    if n >= present:
+        y[:present] = t.rand(present).argsort()
     return y
 
 
@@ -125,7 +126,7 @@ def backward(t: Trial):
     d, h, q = t.size(3, 9), t.size(4, 10), t.size(4, 8)
     n = t.size(10, 40)
     cases = [  # (n, lambd, scale, classes present, dtype, what this case adds)
-        (1, 0.0, 1.0, q, torch.float64, "for one example and lambd = 0"),
+        (1, 0.0, 1.0, q, torch.float64, "for one example (a batch missing most classes) and lambd = 0"),
         (n, 0.0, 1.0, q, torch.float64, f"for a batch of {n} examples and lambd = 0 (no penalty)"),
         (n, 0.1 + float(t.rand(1)), 1.0, q, torch.float64, "with a penalty (lambd > 0)"),
         (n, 0.1 + float(t.rand(1)), 1.0, q, torch.float32, "for float32 inputs"),
@@ -142,7 +143,13 @@ def backward(t: Trial):
         H = torch.relu(Z)
         O = H @ W2
         cache = {"Z": Z, "H": H, "O": O}
-        got, want = t.both(BACKWARD, X=X, y=y, W1=W1, W2=W2, lambd=lambd, cache=cache)
+        try:
+            got, want = t.both(BACKWARD, X=X, y=y, W1=W1, W2=W2, lambd=lambd, cache=cache)
+        except ProbeError as e:
+            if str(e) == "NotImplementedError":
+                raise
+            raise Fail(f"{what}, backward raised {e}: check the shapes (n comes from X, q from W2, since "
+                       "a batch may miss some classes)") from None
         grads, calls, untouched, own = got
         own = (" (backward read entries of the cache other than Z, H and O, which came from your forward: "
                "check that exercise too)") if own else ""

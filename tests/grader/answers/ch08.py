@@ -188,5 +188,15 @@ RIGHT = {
                           "            row.append((math.log10(H.detach().std().item()), math.log10(H0.grad.std().item())))\n"
                           "        rows.append(row)\n    T = torch.tensor(rows, dtype=torch.float64)\n"
                           "    return T[..., 0], T[..., 1]"),
+        ("normal_ weights, a nested helper",
+         "def depth_scan(gains, depths, activation, width=128, batch_size=256):\n"
+         "    def one(g, L):\n        H0 = torch.randn(batch_size, width)\n        H0.requires_grad_(True)\n"
+         "        H = H0\n        for _ in range(L):\n"
+         "            H = activation(H @ torch.empty(width, width).normal_(0.0, g / math.sqrt(width)))\n"
+         "        (torch.randn(batch_size, width) * H).sum().backward()\n"
+         "        return torch.log10(H.detach().std()), torch.log10(H0.grad.std())\n"
+         "    pairs = [[one(g, L) for L in depths] for g in gains]\n"
+         "    return (torch.stack([torch.stack([a for a, _ in row]) for row in pairs]),\n"
+         "            torch.stack([torch.stack([b for _, b in row]) for row in pairs]))"),
     ]),
 }
