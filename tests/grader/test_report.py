@@ -25,7 +25,7 @@ def test_pass_rates(class_var, graded_class):
     assert stats["ex2-data-iter"].passed == 1 and stats["ex6-train"].passed == 1
     assert all(st.attempts == 3 for st in stats.values())
     assert stats["ex1-synthetic-data"].pass_rate == 2 / 3
-    assert stats["ex4-squared-loss"].common_failure.startswith(("AssertionError", "NotImplementedError"))
+    assert stats["ex4-squared-loss"].common_failure.startswith(("squared_loss should return", "not answered yet"))
 
 
 def test_slowest_cells_are_sorted(class_var):

@@ -51,11 +51,15 @@ def _submission(chapter: str) -> tuple[dict, dict[str, bool]]:
 
     cat = verdicts.catalog(chapter)
     nb = correct_notebook(cat.ASSIGNMENT)
-    expect = {}
+    expect, used = {}, []
     for i, gid in enumerate(j.grade_id for j in verdicts.judges_for(cat.ASSIGNMENT)):
         table = cat.WRONG if i % 2 == 0 else cat.RIGHT
+        taken = {table_cell for table_cell, _ in used}
+        if gid in table and table[gid][1] and table[gid][0] in taken:
+            continue   # its solution cell was answered for an earlier exercise: not judged here
         if gid in table and table[gid][1]:
             solution_cell, answers = table[gid]
+            used.append((solution_cell, gid))
             cell(nb, solution_cell)["source"] = answers[0][1]
             expect[gid] = table is cat.RIGHT
         else:
