@@ -1,4 +1,4 @@
-"""The explorers of chapters 5, 6 and 8 show what their text says they show.
+"""The explorers of chapters 4, 5, 6 and 8 show what their text says they show.
 
 Each test runs the chapter's own explorer cell (and the earlier cells it needs, taken from the
 solution notebook) in this process, moves its sliders in code and reads the results the
@@ -93,3 +93,13 @@ def test_ch08_only_the_matched_gain_stays_flat_at_depth_50(explorers):
     for value in linear.values():
         assert 0.1 < value < 10, linear
     ex.set(gain=1.41, depth=20, activation="ReLU")
+
+
+def test_ch04_width_and_activation_on_the_two_moons(explorers):
+    """Chapter 4's explorer: one ReLU unit stays at chance, a wider layer bends around the moons,
+    and a linear network stays a line whatever its width (the numbers its text quotes)."""
+    ex = explorers("04-multilayer-perceptrons")
+    assert result(ex, width=1, activation="ReLU")["test accuracy"] <= 0.55
+    wide = result(ex, width=16, activation="ReLU")["test accuracy"]
+    assert wide >= 0.93
+    assert result(ex, width=64, activation="linear")["test accuracy"] <= 0.88 < wide
