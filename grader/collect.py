@@ -89,12 +89,9 @@ class Entry(NamedTuple):
 
 def configured_patterns() -> list[str]:
     """``c.Collect.patterns`` from the course configuration, else the defaults."""
-    from traitlets.config.loader import PyFileConfigLoader
+    from .config import section
 
-    from .course import CONFIG
-
-    cfg = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
-    return list(cfg.get("Collect", {}).get("patterns", DEFAULT_PATTERNS))
+    return list(section("Collect").get("patterns", DEFAULT_PATTERNS))
 
 
 def split_copy(name: str) -> tuple[str, int]:

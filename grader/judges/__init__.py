@@ -14,3 +14,15 @@ def twins(*names: str, why: str = "") -> dict[str, str]:
             out[f"{module}.{name}"] = why or (f"the answer calls {module.split('.')[0]}'s own {name}: "
                                               "write it yourself")
     return out
+
+
+# Stands in for the Animator in a probe: keeps every add(x, y) as floats.
+RECORDER = '''
+class Recorder:
+    """Stands in for the Animator: keeps every add(x, y) as floats."""
+    def __init__(self):
+        self.calls = []
+    def add(self, x, y):
+        ys = y if isinstance(y, (list, tuple)) else [y]
+        self.calls.append((float(x), [float(v) for v in ys]))
+'''

@@ -1,18 +1,9 @@
 """Judges of chapter 1, linear regression (see grader.judge)."""
 from grader.judge import Trial, judge, plain
-from grader.judges import twins
+from grader.judges import RECORDER, twins
 
 ASSIGNMENT = "01-linear-regression"
 
-RECORDER = '''
-class Recorder:
-    """Stands in for the Animator: keeps every add(x, y) as floats."""
-    def __init__(self):
-        self.calls = []
-    def add(self, x, y):
-        ys = y if isinstance(y, (list, tuple)) else [y]
-        self.calls.append((float(x), [float(v) for v in ys]))
-'''
 
 
 @judge("ex1-synthetic-data-tests", forbid=twins("synthetic_data"))

@@ -1,7 +1,6 @@
 """Judges of chapter 2, softmax regression (see grader.judge)."""
 from grader.judge import Fail, ProbeError, Trial, judge, plain
-from grader.judges import twins
-from grader.judges.ch01 import RECORDER
+from grader.judges import RECORDER, twins
 
 ASSIGNMENT = "02-softmax-regression"
 
@@ -214,8 +213,6 @@ def _blobs(t: Trial, n: int, d: int, q: int):
 
 @judge("ex6-train-tests", inject=("one_hot", "softmax", "cross_entropy", "stable_cross_entropy", "softmax_ce_grad"))
 def train_softmax_regression(t: Trial):
-    import torch
-
     d, q = t.size(2, 4), t.size(3, 5)
     X, y = _blobs(t, t.size(40, 90), d, q)
     X_test, y_test = _blobs(t, t.size(30, 60), d, q)

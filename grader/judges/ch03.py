@@ -151,8 +151,6 @@ def accuracy(t: Trial):
 
 @judge("ex3-evaluate-accuracy-tests", forbid=twins("evaluate_accuracy"), inject=("accuracy",))
 def evaluate_accuracy(t: Trial):
-    import torch
-
     q, n = t.size(3, 10), t.size(40, 90)
     bs = _batch_size(t, n)
     X, y = _images(t, n, q)

@@ -165,8 +165,6 @@ result = (outs, [p.detach() for p in ps], [p.grad for p in ps], [p.is_leaf and p
 
 @judge("ex4-sgd-epoch-tests", forbid=twins("sgd_epoch"))
 def sgd_epoch(t: Trial):
-    import torch
-
     bs = t.choice([8, 11, 13])
     n, d, hid, q = bs * t.size(4, 7) + t.size(1, bs // 2), 5, t.size(6, 14), 4   # a smaller last batch
     X = t.randn(n, d)

@@ -1,6 +1,6 @@
 """Judges of chapter 5, model selection, underfitting and overfitting (see grader.judge)."""
 from grader.judge import Trial, _close, judge, plain
-from grader.judges.ch01 import RECORDER
+from grader.judges import RECORDER
 
 ASSIGNMENT = "05-model-selection"
 

@@ -1,14 +1,12 @@
 """Judges of chapter 6, weight decay (see grader.judge)."""
 from grader.judge import Trial, judge, plain
-from grader.judges.ch01 import RECORDER   # stands in for the Animator
+from grader.judges import RECORDER
 
 ASSIGNMENT = "06-weight-decay"
 
 
 @judge("ex1-l2-penalty-tests")
 def l2_penalty(t: Trial):
-    import torch
-
     code = ("w = w0.clone().requires_grad_(True)\n"
             "p = l2_penalty(w)\n"
             "is_tensor = torch.is_tensor(p)\n"
