@@ -45,6 +45,9 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Iterator, NamedTuple
 
+from traitlets import List, TraitError, Unicode, validate
+from traitlets.config import Configurable
+
 from .course import assignments, var_dir
 
 ASSIGNMENT = r"(?P<assignment>\d\d-[a-z0-9]+(?:-[a-z0-9]+)*)"
@@ -87,11 +90,40 @@ class Entry(NamedTuple):
     refused: str | None = None
 
 
-def configured_patterns() -> list[str]:
-    """``c.Collect.patterns`` from the course configuration, else the defaults."""
-    from .config import section
+class Collect(Configurable):
+    """How ``python -m grader collect`` maps file names to students (``c.Collect.<name>``)."""
 
-    return list(section("Collect").get("patterns", DEFAULT_PATTERNS))
+    patterns = List(Unicode(), default_value=DEFAULT_PATTERNS,
+                    help="Regular expressions from a file's name (relative to the source, '/' "
+                         "separated) to a student id: a named group `student`, optionally "
+                         "`assignment`; the first that matches wins.").tag(config=True)
+
+    @validate("patterns")
+    def _compile(self, proposal):
+        for pattern in proposal["value"]:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as error:
+                raise TraitError(f"c.Collect.patterns: {pattern!r} is not a regular expression "
+                                 f"({error})") from None
+            if "student" not in compiled.groupindex:
+                raise TraitError(f"c.Collect.patterns: {pattern!r} has no named group "
+                                 "(?P<student>...)")
+        return proposal["value"]
+
+
+def configured_patterns(patterns: list[str] | None = None) -> list[str]:
+    """``patterns`` (from ``--pattern``) if given, else ``c.Collect.patterns`` from the
+    course configuration, else the defaults; ValueError says which one is not usable."""
+    from .config import course_config
+
+    try:
+        if patterns:
+            return list(Collect(patterns=list(patterns)).patterns)
+        return list(Collect(config=course_config()).patterns)
+    except TraitError as error:
+        raise ValueError(str(error).replace("c.Collect.patterns", "--pattern" if patterns
+                                            else "c.Collect.patterns")) from None
 
 
 def split_copy(name: str) -> tuple[str, int]:
@@ -243,7 +275,7 @@ def _newest_copy(files: list[Entry]) -> Entry | None:
 def collect(source: Path, assignment: str | None = None, patterns: list[str] | None = None,
             dry_run: bool = False) -> CollectReport:
     """Copy every matched notebook of ``source`` (zip or folder) into var/submitted/."""
-    patterns = patterns or configured_patterns()
+    patterns = configured_patterns(patterns)
     report = CollectReport()
     found: dict[tuple[str, str], list[Entry]] = {}
     for entry in _entries(Path(source)):

@@ -94,8 +94,11 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, field, make_dataclass
 from pathlib import Path
+
+from traitlets import Bool, Float, Int, validate
+from traitlets.config import Configurable
 
 from .course import ROOT
 
@@ -106,62 +109,94 @@ class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create namespaces on this machine."""
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Per-submission limits; defaults come from ``c.Sandbox`` in the course configuration."""
+class Sandbox(Configurable):
+    """Limits of every student kernel (``c.Sandbox.<name>`` in the course configuration).
 
-    memory_mb: int = 8192          # address space of the kernel (torch alone maps ~3.3 GB)
-    cpu_seconds: int = 900         # CPU time of the kernel, all threads together
-    nproc: int = 256               # processes + threads of the kernel's user
-    file_mb: int = 512             # largest file the kernel may write
-    output_mb: float = 4.0         # output kept per cell
-    notebook_output_mb: float = 16.0  # output kept per notebook, all cells together
-    cell_timeout: int = 180        # seconds per cell
-    notebook_timeout: int = 600    # seconds per notebook, all cells together
-    threads: int = 0               # torch/OpenMP threads in the kernel (0: cores / workers)
-    tmp_mb: int = 512              # size of the sandbox's private /tmp (in memory)
-    uid_base: int = 3_000_000_000  # as root: kernels run as uid_base + worker pid (unused uids)
-    sandbox: bool = True           # False only with --no-sandbox (trusted submissions)
-    cpu_weight: int = 100          # the kernel's share of the CPU against other kernels (1-10000)
-    cpu_cores: float = 0.0         # at most this many cores per kernel (0: no cap)
+    These traits are the one declaration of each setting, its default and its
+    check; :class:`Limits` is the frozen, picklable value built from them that
+    travels to the grading workers (local processes or Dask).
+    """
 
-    def __post_init__(self):
-        if not 1 <= self.cpu_weight <= 10_000:
-            raise ValueError(f"c.Sandbox.cpu_weight = {self.cpu_weight}: expected a whole number "
-                             "from 1 to 10000 (100 gives every kernel an equal share of the CPU)")
-        if not (self.cpu_cores == 0 or 0.01 <= self.cpu_cores <= 4096):
-            raise ValueError(f"c.Sandbox.cpu_cores = {self.cpu_cores}: expected 0 (no cap) or a "
-                             "number of cores from 0.01 up, e.g. 2 or 1.5")
+    memory_mb = Int(8192, help="Address space of the kernel, in MB (torch alone maps ~3.3 GB); "
+                               "with a cgroup, the memory of its whole sandbox.").tag(config=True)
+    cpu_seconds = Int(900, help="CPU time of the kernel, all threads together, in seconds.").tag(
+        config=True)
+    nproc = Int(256, help="Processes and threads of the kernel's user (fork bombs stop here).").tag(
+        config=True)
+    file_mb = Int(512, help="Largest file the kernel may write, in MB.").tag(config=True)
+    output_mb = Float(4.0, help="Output kept per cell, in MB.").tag(config=True)
+    notebook_output_mb = Float(16.0, help="Output kept per notebook, all cells together, in MB.").tag(
+        config=True)
+    cell_timeout = Int(180, help="Seconds per cell; the kernel is interrupted and the next cell "
+                                 "runs.").tag(config=True)
+    notebook_timeout = Int(600, help="Seconds per notebook, all cells together; cells past it are "
+                                     "not run.").tag(config=True)
+    threads = Int(0, help="torch/OpenMP threads in the kernel (0: cores / workers).").tag(config=True)
+    tmp_mb = Int(512, help="Size of the sandbox's private /tmp (in memory), in MB.").tag(config=True)
+    uid_base = Int(3_000_000_000, help="As root: kernels run as uid_base + the worker's pid "
+                                       "(unused uids).").tag(config=True)
+    sandbox = Bool(True, help="False only with --no-sandbox (trusted submissions).").tag(config=True)
+    cpu_weight = Int(100, help="The kernel's share of the CPU against other kernels (1-10000; "
+                              "100: equal).").tag(config=True)
+    cpu_cores = Float(0.0, help="At most this many cores per kernel, e.g. 1.5 (0: no cap).").tag(
+        config=True)
 
-    @classmethod
-    def from_config(cls, **overrides) -> "Limits":
-        """The limits set in ``grader/nbgrader_config.py`` (``c.Sandbox.<name>``), then ``overrides``."""
-        from .config import section as config_section
+    @validate("cpu_weight")
+    def _check_weight(self, proposal):
+        check_cpu(proposal["value"], self.cpu_cores)
+        return proposal["value"]
 
-        values = {}
-        section = config_section("Sandbox")
-        for f in fields(cls):
-            if f.name in section:
-                values[f.name] = _setting(f.name, section[f.name], type(f.default))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+    @validate("cpu_cores")
+    def _check_cores(self, proposal):
+        check_cpu(self.cpu_weight, proposal["value"])
+        return proposal["value"]
 
 
-def _setting(name: str, value, kind: type):
-    """A ``c.Sandbox`` value as the type of its default; bools also from "true"/"false"
-    text (``bool("False")`` is True)."""
-    if kind is bool and isinstance(value, str):
-        text = value.strip().lower()
-        if text not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"c.Sandbox.{name} = {value!r}: expected True or False")
-        return text in ("true", "1", "yes")
+def check_cpu(weight: int, cores: float) -> None:
+    if not 1 <= weight <= 10_000:
+        raise ValueError(f"c.Sandbox.cpu_weight = {weight}: expected a whole number "
+                         "from 1 to 10000 (100 gives every kernel an equal share of the CPU)")
+    if not (cores == 0 or 0.01 <= cores <= 4096):
+        raise ValueError(f"c.Sandbox.cpu_cores = {cores}: expected 0 (no cap) or a "
+                         "number of cores from 0.01 up, e.g. 2 or 1.5")
+
+
+_TYPES = {Int: int, Float: float, Bool: bool}
+_SETTINGS = Sandbox.class_traits(config=True)
+
+
+def _limits_post_init(self) -> None:
+    check_cpu(self.cpu_weight, self.cpu_cores)
+
+
+def _from_config(cls, **overrides) -> "Limits":
+    """The limits set in ``grader/nbgrader_config.py`` (``c.Sandbox.<name>``), then ``overrides``."""
+    from traitlets import TraitError
+
+    from .config import course_config
+
     try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"c.Sandbox.{name} = {value!r}: expected a {kind.__name__}") from None
+        configured = Sandbox(config=course_config())
+    except TraitError as error:
+        raise ValueError(f"c.Sandbox in grader/nbgrader_config.py: {error}") from None
+    values = {name: getattr(configured, name) for name in _SETTINGS}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**values)
+
+
+def _as_dict(self) -> dict:
+    return asdict(self)
+
+
+# Per-submission limits: one field per trait of Sandbox, with its default.
+Limits = make_dataclass(
+    "Limits",
+    [(name, _TYPES[type(trait)], field(default=trait.default_value)) for name, trait in _SETTINGS.items()],
+    frozen=True,
+    namespace={"__module__": __name__, "__doc__": "Per-submission limits (the traits of Sandbox).",
+               "__post_init__": _limits_post_init, "from_config": classmethod(_from_config),
+               "as_dict": _as_dict},
+)
 
 
 def gpu_devices() -> list[str]:

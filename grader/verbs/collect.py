@@ -55,7 +55,10 @@ def run(args):
         return collect_exchange(args.assignment)
     if source is None:
         args.parser.error("give a zip file or a folder to collect from, or --exchange")
-    report = collect(source, args.assignment, args.pattern, dry_run=args.dry_run)
+    try:
+        report = collect(source, args.assignment, args.pattern, dry_run=args.dry_run)
+    except ValueError as error:  # a pattern that is not a usable regular expression
+        args.parser.error(str(error))
     for line in report.lines():
         print(line)
     print(f"\n{len(report.collected)} collected, {len(report.skipped)} older copies skipped, "

@@ -244,3 +244,33 @@ def test_exchange_collect_never_follows_links(tmp_path, monkeypatch, capsys):
     assert not (submitted / "eve" / A / "data").exists()
     assert not (submitted / "trudy").exists()
     _no_solution_in(var)
+
+
+def test_patterns_are_a_configurable_and_checked(tmp_path, monkeypatch, capsys):
+    """c.Collect is a traitlets Configurable; an unusable pattern, in the configuration
+    file or on the command line, stops collect with what is wrong (exit 2), before
+    anything is copied."""
+    from traitlets.config import Configurable
+
+    from grader import config
+    from grader.collect import Collect, configured_patterns
+
+    assert issubclass(Collect, Configurable) and Collect().patterns == DEFAULT_PATTERNS
+    monkeypatch.setenv("DLCOURSE_VAR", str(tmp_path / "var"))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / f"alice_{A}.ipynb").write_text("{}")
+    own = tmp_path / "nbgrader_config.py"
+    monkeypatch.setattr(config, "CONFIG", own)
+    own.write_text("c = get_config()\nc.Collect.patterns = [r'^(?P<student>[a-z]+)-x\\.ipynb$']\n")
+    assert configured_patterns() == [r"^(?P<student>[a-z]+)-x\.ipynb$"]
+    own.write_text("c = get_config()\nc.Collect.patterns = [r'^(?P<who>[a-z]+)']\n")
+    with pytest.raises(SystemExit) as stop:
+        main(["collect", A, str(tmp_path / "in")])
+    assert stop.value.code == 2
+    assert "c.Collect.patterns: '^(?P<who>[a-z]+)' has no named group (?P<student>...)" in \
+        capsys.readouterr().err
+    for bad, why in [("(", "is not a regular expression"), ("abc", "has no named group")]:
+        with pytest.raises(SystemExit) as stop:
+            main(["collect", A, str(tmp_path / "in"), "--pattern", bad])
+        assert stop.value.code == 2 and f"--pattern: {bad!r} {why}" in capsys.readouterr().err
+    assert not (tmp_path / "var" / "submitted").exists()

@@ -55,13 +55,32 @@ def test_kernel_command_isolates(tmp_path):
     assert "--setenv PYTHONSAFEPATH 1" in text
 
 
-def test_bool_settings_read_from_text():
-    from grader.sandbox import _setting
+def test_sandbox_settings_are_declared_once(tmp_path, monkeypatch):
+    """c.Sandbox is a traitlets Configurable; Limits has exactly its traits and defaults,
+    and a wrongly typed or out-of-range setting in the configuration file is refused
+    with the setting's name."""
+    from traitlets.config import Configurable
 
-    assert _setting("sandbox", "False", bool) is False and _setting("sandbox", "true", bool) is True
-    assert _setting("sandbox", False, bool) is False and _setting("memory_mb", "512", int) == 512
-    with pytest.raises(ValueError, match="c.Sandbox.sandbox = 'maybe'"):
-        _setting("sandbox", "maybe", bool)
+    from grader import config
+    from grader.sandbox import Sandbox
+
+    assert issubclass(Sandbox, Configurable)
+    traits = Sandbox.class_traits(config=True)
+    assert set(Limits().as_dict()) == set(traits)
+    assert all(getattr(Limits(), name) == trait.default_value for name, trait in traits.items())
+    assert all(trait.help for trait in traits.values())
+
+    own = tmp_path / "nbgrader_config.py"
+    monkeypatch.setattr(config, "CONFIG", own)
+    own.write_text("c = get_config()\nc.Sandbox.cell_timeout = 42\nc.Sandbox.sandbox = False\n")
+    limits = Limits.from_config()
+    assert (limits.cell_timeout, limits.sandbox, limits.nproc) == (42, False, 256)
+    own.write_text("c = get_config()\nc.Sandbox.cell_timeout = 'soon'\n")
+    with pytest.raises(ValueError, match=r"c.Sandbox in grader/nbgrader_config.py: .*'cell_timeout'"):
+        Limits.from_config()
+    own.write_text("c = get_config()\nc.Sandbox.cpu_weight = 0\n")
+    with pytest.raises(ValueError, match=r"c.Sandbox.cpu_weight = 0: expected a whole number"):
+        Limits.from_config()
 
 
 def test_an_ordinary_user_cannot_make_user_namespaces_in_the_sandbox(tmp_path, monkeypatch):
