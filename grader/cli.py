@@ -25,6 +25,7 @@ VERBS = [
     ("export", "grades as CSV for an LMS (--detail: a column per exercise)"),
     ("report", "class report: pass rates, histogram, slowest cells, special cases"),
     ("hub", "a class hub: JupyterHub with nbgrader's exchange, local accounts, the grader"),
+    ("settings", "the course's own settings: meaning, default, value now, and whether it is usable"),
 ]
 
 EPILOG = """\

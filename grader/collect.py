@@ -91,7 +91,9 @@ class Entry(NamedTuple):
 
 
 class Collect(Configurable):
-    """How ``python -m grader collect`` maps file names to students (``c.Collect.<name>``)."""
+    """How collect maps the names of submitted files to student ids.
+
+    Set as ``c.Collect.<name>`` in the course configuration, or ``--pattern``."""
 
     patterns = List(Unicode(), default_value=DEFAULT_PATTERNS,
                     help="Regular expressions from a file's name (relative to the source, '/' "

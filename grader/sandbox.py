@@ -110,9 +110,9 @@ class SandboxUnavailable(RuntimeError):
 
 
 class Sandbox(Configurable):
-    """Limits of every student kernel (``c.Sandbox.<name>`` in the course configuration).
+    """Limits of every student kernel.
 
-    These traits are the one declaration of each setting, its default and its
+    Set as ``c.Sandbox.<name>`` in the course configuration. These traits are the one declaration of each setting, its default and its
     check; :class:`Limits` is the frozen, picklable value built from them that
     travels to the grading workers (local processes or Dask).
     """

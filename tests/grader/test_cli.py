@@ -77,3 +77,31 @@ def test_exit_status_of_the_command_line(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"did you mean {A}?" in proc.stderr and "nothing to grade" not in proc.stdout
+
+
+def test_settings_lists_every_course_setting_and_refuses_a_bad_one(tmp_path, monkeypatch, capsys):
+    """`python -m grader settings`: every trait of the course's Configurables, its value
+    from the configuration file marked "(set)", and a wrongly typed value reported
+    with its name (exit 2)."""
+    from grader import config
+    from grader.verbs.settings import configurables
+
+    monkeypatch.setenv("DLCOURSE_VAR", str(tmp_path / "var"))
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    for cls in configurables():
+        assert f"\nc.{cls.__name__}: " in out
+        for name in cls.class_traits(config=True):
+            assert f"\n  {name} = " in out, (cls.__name__, name)
+    assert "  cell_timeout = 180  (set)" in out and "  uid_base = 3000000000\n" in out
+
+    own = tmp_path / "nbgrader_config.py"
+    own.write_text("c = get_config()\nc.Sandbox.nproc = 'many'\nc.Submission.seconds = 3\n")
+    monkeypatch.setattr(config, "CONFIG", own)
+    assert main(["settings", "sandbox", "Submission"]) == 2
+    out = capsys.readouterr().out
+    assert "  seconds = 3.0  (set)" in out and "c.Collect" not in out
+    assert "NOT USABLE: c.Sandbox: " in out and "'nproc'" in out
+    with pytest.raises(SystemExit) as stop:
+        main(["settings", "Sandboxes"])
+    assert stop.value.code == 2 and "the sections are Collect, Submission, Sandbox" in capsys.readouterr().err
