@@ -235,7 +235,8 @@ def measure(n: int = 40, repeats: int = 1, log=print, full_course: bool = True) 
         "plain_overhead_per_notebook": med["plain"] / n - exec_per_nb,
         "worker_mb": statistics.median(x["worker_mb"] for x in runs["w2"]),
         "kernel_mb": statistics.median(x["kernel_mb"] for x in runs["w2"]),
-        "scores_agree": len({x["total_score"] for v in runs.values() for x in v}) == 1,
+        "total_scores": {k: sorted({x["total_score"] for x in v}) for k, v in runs.items()},
+        "scores_agree": len({x["total_score"] for k in ("w1", "w2") for x in runs[k]}) == 1,
         "full_course": {k: statistics.median(x["seconds"] for x in v) for k, v in full.items() if v},
         "full_course_runs": full,
         "full_course_scores": sorted({(x["score"], x["max_score"]) for v in full.values() for x in v}),
@@ -244,7 +245,14 @@ def measure(n: int = 40, repeats: int = 1, log=print, full_course: bool = True) 
 
 def _rows(m: dict) -> list[dict]:
     n, med, tp = m["n"], m["median_seconds"], m["throughput_per_min"]
-    agree = "same total score on every side" if m["scores_agree"] else "TOTAL SCORES DIFFER"
+    totals = m["total_scores"]
+    if not m["scores_agree"]:  # this grader must give the same scores whatever its worker count
+        agree = f"TOTAL SCORES DIFFER between 1 and 2 workers: {totals['w1']} vs {totals['w2']}"
+    else:
+        agree = f"this grader: {totals['w2'][0]:g} points in all, with 1 worker as with 2"
+        if totals["plain"] != totals["w2"]:
+            agree += (f"; plain nbgrader: {', '.join(f'{t:g}' for t in totals['plain'])}, from the "
+                      "visible checks alone (the judges' verdicts exist only in this grader)")
     return [
         {"row": "4", "what": f"autograde {n} ch1 submissions, 2 workers vs plain serial nbgrader",
          "course": f"{med['w2']:.0f} s ({tp['w2']:.1f}/min)",
