@@ -3,7 +3,7 @@
 The first cell of every student notebook installs the helpers when they are
 missing (see ``grader/header.py``) and, in Colab only, calls ``setup()``:
 
-* widgets (progress bars, the explorers of chapters 4-7) get Colab's widget
+* widgets (progress bars, the explorers of chapters 4-8) get Colab's widget
   manager;
 * Fashion-MNIST is fetched into ``data/fashion-mnist`` unless it is already
   there, so the chapters that train on it start at once;
