@@ -106,11 +106,9 @@ class Collect(Configurable):
             try:
                 compiled = re.compile(pattern)
             except re.error as error:
-                raise TraitError(f"c.Collect.patterns: {pattern!r} is not a regular expression "
-                                 f"({error})") from None
+                raise TraitError(f"{pattern!r} is not a regular expression ({error})") from None
             if "student" not in compiled.groupindex:
-                raise TraitError(f"c.Collect.patterns: {pattern!r} has no named group "
-                                 "(?P<student>...)")
+                raise TraitError(f"{pattern!r} has no named group (?P<student>...)")
         return proposal["value"]
 
 
@@ -124,8 +122,7 @@ def configured_patterns(patterns: list[str] | None = None) -> list[str]:
             return list(Collect(patterns=list(patterns)).patterns)
         return list(Collect(config=course_config()).patterns)
     except TraitError as error:
-        raise ValueError(str(error).replace("c.Collect.patterns", "--pattern" if patterns
-                                            else "c.Collect.patterns")) from None
+        raise ValueError(f"{'--pattern' if patterns else 'c.Collect.patterns'}: {error}") from None
 
 
 def split_copy(name: str) -> tuple[str, int]:

@@ -112,9 +112,10 @@ class SandboxUnavailable(RuntimeError):
 class Sandbox(Configurable):
     """Limits of every student kernel.
 
-    Set as ``c.Sandbox.<name>`` in the course configuration. These traits are the one declaration of each setting, its default and its
-    check; :class:`Limits` is the frozen, picklable value built from them that
-    travels to the grading workers (local processes or Dask).
+    Set as ``c.Sandbox.<name>`` in the course configuration. These traits are the
+    one declaration of each setting, its default and its check; :class:`Limits` is
+    the frozen, picklable value built from them that travels to the grading workers
+    (local processes or Dask).
     """
 
     memory_mb = Int(8192, help="Address space of the kernel, in MB (torch alone maps ~3.3 GB); "
@@ -141,14 +142,11 @@ class Sandbox(Configurable):
     cpu_cores = Float(0.0, help="At most this many cores per kernel, e.g. 1.5 (0: no cap).").tag(
         config=True)
 
-    @validate("cpu_weight")
-    def _check_weight(self, proposal):
-        check_cpu(proposal["value"], self.cpu_cores)
-        return proposal["value"]
-
-    @validate("cpu_cores")
-    def _check_cores(self, proposal):
-        check_cpu(self.cpu_weight, proposal["value"])
+    @validate("cpu_weight", "cpu_cores")
+    def _check_cpu(self, proposal):
+        cpu = {"cpu_weight": self.cpu_weight, "cpu_cores": self.cpu_cores,
+               proposal["trait"].name: proposal["value"]}
+        check_cpu(cpu["cpu_weight"], cpu["cpu_cores"])
         return proposal["value"]
 
 
