@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup data build demo test lab bench clean hub hub-setup test-hub
+.PHONY: help setup data build demo test lab bench clean hub hub-setup test-hub lock
 
 help:
 	@echo "make setup   create .venv with the course environment"
@@ -17,15 +17,16 @@ help:
 	@echo "make test    the test suite"
 	@echo "make lab     JupyterLab on the student notebooks"
 	@echo "make bench   benchmarks against d2l and plain nbgrader"
+	@echo "make lock    rewrite constraints.txt from .venv (after changing requirements.txt)"
 	@echo "make hub     (as root) a class hub: JupyterHub, nbgrader's exchange, demo accounts"
 	@echo "make test-hub  (as root) the class cycle on a real hub, in a browser"
 
-$(VENV)/.installed: requirements.txt requirements-d2l.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-d2l.txt constraints.txt pyproject.toml
 	@echo "== creating the course environment in $(VENV) (first run only; torch is large) =="
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar on -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-d2l.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip -c constraints.txt
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-d2l.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@# the distribution holds only dlcourse (the student package); the instructor's grader
 	@# imports from this checkout, from any folder, through a .pth file
@@ -34,6 +35,11 @@ $(VENV)/.installed: requirements.txt requirements-d2l.txt pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed
+
+# constraints.txt: every distribution in .venv at its version (the course package excluded)
+lock: setup
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable | sort -f; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 data: setup
 	$(BIN)/python -c "import dlcourse; print('Fashion-MNIST in', dlcourse.find_fashion_mnist())"

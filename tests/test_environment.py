@@ -35,6 +35,29 @@ def test_installed_versions_are_the_pinned_ones():
     assert not wrong, f"installed versions differ from requirements.txt: {wrong}"
 
 
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_installed_distribution_is_the_locked_one():
+    """constraints.txt locks the whole environment (indirect dependencies, pip and setuptools
+    too); requirements.txt's pins and d2l's agree with it, and what is installed is exactly it."""
+    from importlib.metadata import distributions
+    lock = {canonical(k): v for k, v in pins((ROOT / "constraints.txt").read_text().splitlines()).items()}
+    assert len(lock) > 100, "constraints.txt locks almost nothing"
+    for source in ("requirements.txt", "requirements-d2l.txt"):
+        for name, want in pins((ROOT / source).read_text().splitlines()).items():
+            assert lock.get(canonical(name)) == want, f"{source} pins {name}=={want}, constraints.txt " \
+                f"says {lock.get(canonical(name))}: run `make lock`"
+    installed = {canonical(d.metadata["Name"]): d.version for d in distributions()}
+    installed.pop("dlcourse")  # the course itself, installed from this checkout
+    extra = {n: v for n, v in installed.items() if lock.get(n) != v}
+    missing = {n: v for n, v in lock.items() if n not in installed}
+    assert not extra and not missing, (f"installed but not locked (or at another version): {extra}; "
+                                       f"locked but not installed: {missing}. Run `make lock` "
+                                       "after changing requirements.txt, or rebuild .venv")
+
+
 def test_d2l_is_installed_without_its_pins_and_loads():
     d2l_pin = pins((ROOT / "requirements-d2l.txt").read_text().splitlines())
     assert d2l_pin == {"d2l": "1.0.3"}
