@@ -5,6 +5,7 @@ import importlib
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,10 @@ def test_every_installed_distribution_is_the_locked_one():
         for name, want in pins((ROOT / source).read_text().splitlines()).items():
             assert lock.get(canonical(name)) == want, f"{source} pins {name}=={want}, constraints.txt " \
                 f"says {lock.get(canonical(name))}: run `make lock`"
-    installed = {canonical(d.metadata["Name"]): d.version for d in distributions()}
+    # the environment's own site-packages only: once setuptools is imported, the copies it
+    # vendors (setuptools/_vendor) are on sys.path too, and they are not installed packages
+    site = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    installed = {canonical(d.metadata["Name"]): d.version for d in distributions(path=site)}
     installed.pop("dlcourse")  # the course itself, installed from this checkout
     extra = {n: v for n, v in installed.items() if lock.get(n) != v}
     missing = {n: v for n, v in lock.items() if n not in installed}
