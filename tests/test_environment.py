@@ -11,13 +11,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def canonical(name: str) -> str:
+    """A distribution's name as pip compares it (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def pins(lines):
     out = {}
     for line in lines:
         line = line.split("#", 1)[0].strip().lstrip("- ").strip()
         m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
         if m:
-            out[m.group(1).lower().replace("_", "-")] = m.group(2)
+            out[canonical(m.group(1))] = m.group(2)
     return out
 
 
@@ -36,20 +41,16 @@ def test_installed_versions_are_the_pinned_ones():
     assert not wrong, f"installed versions differ from requirements.txt: {wrong}"
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def test_every_installed_distribution_is_the_locked_one():
     """constraints.txt locks the whole environment (indirect dependencies, pip and setuptools
     too); requirements.txt's pins and d2l's agree with it, and what is installed is exactly it."""
     from importlib.metadata import distributions
-    lock = {canonical(k): v for k, v in pins((ROOT / "constraints.txt").read_text().splitlines()).items()}
+    lock = pins((ROOT / "constraints.txt").read_text().splitlines())
     assert len(lock) > 100, "constraints.txt locks almost nothing"
     for source in ("requirements.txt", "requirements-d2l.txt"):
         for name, want in pins((ROOT / source).read_text().splitlines()).items():
-            assert lock.get(canonical(name)) == want, f"{source} pins {name}=={want}, constraints.txt " \
-                f"says {lock.get(canonical(name))}: run `make lock`"
+            assert lock.get(name) == want, f"{source} pins {name}=={want}, constraints.txt " \
+                f"says {lock.get(name)}: run `make lock`"
     # the environment's own site-packages only: once setuptools is imported, the copies it
     # vendors (setuptools/_vendor) are on sys.path too, and they are not installed packages
     site = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
