@@ -21,12 +21,16 @@ help:
 	@echo "make hub     (as root) a class hub: JupyterHub, nbgrader's exchange, demo accounts"
 	@echo "make test-hub  (as root) the class cycle on a real hub, in a browser"
 
+# pip installs under constraints.txt (the locked environment); `make lock` empties this
+# to resolve requirements.txt afresh.
+PIP_LOCK = -c constraints.txt
+
 $(VENV)/.installed: requirements.txt requirements-d2l.txt constraints.txt pyproject.toml
 	@echo "== creating the course environment in $(VENV) (first run only; torch is large) =="
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip -c constraints.txt
-	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -c constraints.txt
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-d2l.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip $(PIP_LOCK)
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt $(PIP_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-d2l.txt $(PIP_LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@# the distribution holds only dlcourse (the student package); the instructor's grader
 	@# imports from this checkout, from any folder, through a .pth file
@@ -36,8 +40,12 @@ $(VENV)/.installed: requirements.txt requirements-d2l.txt constraints.txt pyproj
 
 setup: $(VENV)/.installed
 
-# constraints.txt: every distribution in .venv at its version (the course package excluded)
-lock: setup
+# constraints.txt: every distribution in .venv at its version (the course package excluded),
+# after installing requirements.txt without the old lock (a changed pin would conflict with it).
+# Packages that a change made unneeded stay in .venv: lock from a new .venv to drop them.
+lock:
+	rm -f $(VENV)/.installed
+	$(MAKE) setup PIP_LOCK=
 	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable | sort -f; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
